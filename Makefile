@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a helper.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: install demo test lint format sandbox bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Provision a demo lecture and laboratory course against the in-process sandbox (SQLite, no services).
+demo: install
+	$(PY) manage.py migrate --noinput --verbosity 0
+	$(PY) manage.py demo
+
+## Lint, then the whole test suite (SQLite by default; PostgreSQL and Redis when DATABASE_URL/E2E_* are set).
+test: install lint
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Serve the sandbox standalone on port 8001.
+sandbox: install
+	$(PY) manage.py run_sandbox --port 8001
+
+clean:
+	rm -rf $(VENV) db.sqlite3 test-db.sqlite3 artifacts

@@ -1,0 +1,1 @@
+"""Audit trail of every external call and of system events."""

@@ -1,0 +1,161 @@
+"""Settings shared by every environment, with embedded defaults for development.
+
+With no environment at all the project runs on SQLite with Celery tasks executed in-process
+(eagerly), against the sandbox: ``make demo`` needs no service. Production overrides live in
+``production.py`` and refuse to start without their required variables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.env import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_celery_results",
+    "audit",
+    "courses",
+    "provisioning",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite by default: the demo and the quick tests need no service. Production uses PostgreSQL.
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Threads of the in-process sandbox and the runner write concurrently: wait, don't fail.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Celery ---------------------------------------------------------------------------------
+# No broker configured means "run tasks in-process": the embedded default for development.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+if not CELERY_BROKER_URL:
+    CELERY_BROKER_URL = "memory://"
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers an unacknowledged message after this many seconds; it must exceed the
+# longest run, or a slow run is delivered twice (harmless, steps are idempotent, but wasteful).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
+
+# --- Integrations ---------------------------------------------------------------------------
+# "sandbox" talks to the bundled fake Discord and GitHub; "live" to the real platforms.
+INTEGRATIONS_MODE = env.str("INTEGRATIONS_MODE", default="sandbox")
+SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8001").rstrip("/")
+_sandbox = INTEGRATIONS_MODE == "sandbox"
+
+DISCORD_API_URL = env.str(
+    "DISCORD_API_URL",
+    default=f"{SANDBOX_URL}/discord/api/v10" if _sandbox else "https://discord.com/api/v10",
+).rstrip("/")
+DISCORD_BOT_TOKEN = env.str(
+    "DISCORD_BOT_TOKEN", default="sandbox-discord-token" if _sandbox else ""
+)
+DISCORD_APPLICATION_ID = env.str(
+    "DISCORD_APPLICATION_ID", default="100000000000000001" if _sandbox else ""
+)
+GITHUB_API_URL = env.str(
+    "GITHUB_API_URL",
+    default=f"{SANDBOX_URL}/github/api/v3" if _sandbox else "https://api.github.com",
+).rstrip("/")
+GITHUB_TOKEN = env.str("GITHUB_TOKEN", default="sandbox-github-token" if _sandbox else "")
+GITHUB_ORG = env.str("GITHUB_ORG", default="sandbox-university" if _sandbox else "")
+
+# Connect and read timeouts (seconds) of every call to Discord and GitHub.
+INTEGRATIONS_HTTP_TIMEOUT = (
+    env.float("INTEGRATIONS_CONNECT_TIMEOUT", default=5.0),
+    env.float("INTEGRATIONS_READ_TIMEOUT", default=30.0),
+)
+
+# --- API ------------------------------------------------------------------------------------
+API_KEY = env.str("API_KEY", default="")
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Course provisioning API",
+    "DESCRIPTION": "Create courses and follow the provisioning of their Discord and GitHub spaces.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,8 @@
+"""URL map: the admin and, as issues land, the API."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

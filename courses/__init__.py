@@ -1,0 +1,1 @@
+"""Courses and their lab groups: the things staff ask the platform to provision."""

@@ -1,0 +1,1 @@
+"""Provisioning: the steps of each course type, their handlers, the runner and the Celery task."""
