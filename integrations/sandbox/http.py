@@ -86,7 +86,10 @@ class Route:
 
 
 class Router:
-    """Maps (method, path) to a handler; ``{name}`` matches one segment, ``{name:path}`` the rest."""
+    """Maps (method, path) to a handler.
+
+    ``{name}`` matches one path segment, ``{name:path}`` the rest of the path.
+    """
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
