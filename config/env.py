@@ -1,19 +1,23 @@
 """The one place where the environment is read.
 
-Every setting that comes from the environment goes through ``env`` (django-environ). Production
-settings use :func:`require` so that a missing or malformed variable stops the process with one
-line naming it, instead of a traceback or, worse, a half-configured service.
+Every setting that comes from the environment goes through ``env`` (django-environ, made strict
+below). Production settings use :func:`require` so that a missing or malformed variable stops the
+process with one line naming it, instead of a traceback or, worse, a half-configured service.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import environ
 
-env = environ.Env()
+# What a boolean variable may say. django-environ reads anything else as False, so a typo such as
+# SECURE_SSL_REDIRECT=ture would silently switch a protection off: we refuse it instead.
+_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+_FALSE = frozenset({"0", "false", "no", "off", "n", "f"})
 
 
 class ConfigError(Exception):
@@ -26,13 +30,85 @@ def fail_fast(message: str) -> None:
     raise SystemExit(2)
 
 
+class StrictEnv(environ.Env):
+    """django-environ, except that a malformed value fails fast with the variable's name.
+
+    Plain ``environ.Env`` raises a bare ``ValueError`` (a traceback naming no variable) for
+    ``CONN_MAX_AGE=abc``, reads ``DEBUG=maybe`` as False, reads ``5s`` as the float 5.0 and
+    returns a config without ENGINE for ``DATABASE_URL=nonsense``. The base settings are read
+    before the production checks run, so the strictness has to live here.
+    """
+
+    @classmethod
+    def parse_value(cls, value: Any, cast: Any) -> Any:
+        if cast is bool and isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ConfigError(f"expected true or false, got {value!r}")
+        if cast is float and isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise ConfigError(f"expected a number, got {value!r}") from None
+        if cast is int and isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                raise ConfigError(f"expected an integer, got {value!r}") from None
+        return super().parse_value(value, cast)
+
+    def get_value(
+        self,
+        var: str,
+        cast: Any = None,
+        default: Any = environ.Env.NOTSET,
+        parse_default: bool = False,
+    ) -> Any:
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ConfigError as exc:
+            fail_fast(f"{var} is malformed: {exc}")
+        except environ.ImproperlyConfigured:
+            # Only reached for a variable read without a default: say which one.
+            fail_fast(f"{var} is required")
+        except (ValueError, TypeError) as exc:
+            fail_fast(f"{var} is malformed: {exc}")
+        return None  # unreachable: fail_fast exits
+
+    def db_url(
+        self, var: str = "DATABASE_URL", default: Any = environ.Env.NOTSET, engine: Any = None
+    ) -> dict[str, Any]:
+        try:
+            # django-environ warns about an unknown scheme by printing the parsed config, password
+            # included: silence it, we say what is wrong in one line below.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                config = super().db_url(var, default=default, engine=engine)
+        except (ValueError, KeyError, environ.ImproperlyConfigured) as exc:
+            fail_fast(f"{var} is malformed: {exc}")
+        if not config.get("ENGINE"):
+            fail_fast(f"{var} is malformed: unknown database scheme, e.g. postgres://...")
+        return config
+
+
+env = StrictEnv()
+
+
 def require(name: str, parse: Callable[[str], Any] = str, hint: str = "") -> Any:
     """Read a required variable, parse it, and fail fast with its name when absent or invalid."""
     raw = env.str(name, default="").strip()
     if not raw:
         fail_fast(f"{name} is required{': ' + hint if hint else ''}")
+    return validate(name, raw, parse)
+
+
+def validate(name: str, value: Any, parse: Callable[[Any], Any]) -> Any:
+    """Parse an already-read value, failing fast with its name when ``parse`` rejects it."""
     try:
-        return parse(raw)
+        return parse(value)
     except (ValueError, ConfigError, environ.ImproperlyConfigured) as exc:
         fail_fast(f"{name} is malformed: {exc}")
     return None  # unreachable: fail_fast exits

@@ -1,18 +1,36 @@
 """Production settings: PostgreSQL, a real broker, live integrations, hardened HTTP.
 
 Every required variable is checked here, at start-up, by :func:`config.env.require`: a missing or
-malformed one stops the process with one line naming it.
+malformed one stops the process with one line naming it. ``manage.py check --deploy`` passes with
+these settings as long as the optional security variables keep their defaults.
 """
 
 import environ
 
-from config.env import env, fail_fast, parse_list, parse_url, require
+from config.env import ConfigError, env, fail_fast, parse_list, parse_url, require, validate
 from config.settings.base import *  # noqa: F403
+from config.settings.base import (
+    CELERY_TASK_SOFT_TIME_LIMIT,
+    CELERY_TASK_TIME_LIMIT,
+    INTEGRATIONS_HTTP_TIMEOUT,
+    LOGGING,
+    SANDBOX_URL,
+)
 
 DEBUG = False
-SECRET_KEY = require("SECRET_KEY", hint="a long random string, e.g. from `openssl rand -hex 32`")
-if len(SECRET_KEY) < 32:
-    fail_fast("SECRET_KEY is malformed: use at least 32 random characters")
+
+
+def _parse_secret_key(value: str) -> str:
+    # The same bar as Django's deploy check (security.W009), so a key accepted here never makes
+    # `check --deploy` complain later.
+    if len(value) < 50 or len(set(value)) < 5 or value.startswith("django-insecure-"):
+        raise ConfigError("use at least 50 random characters, e.g. `openssl rand -hex 32`")
+    return value
+
+
+SECRET_KEY = require(
+    "SECRET_KEY", _parse_secret_key, hint="a long random string, e.g. from `openssl rand -hex 32`"
+)
 
 DATABASES = {
     "default": require(
@@ -28,7 +46,33 @@ CELERY_BROKER_URL = require(
     "CELERY_BROKER_URL", parse_url(("redis", "rediss")), hint="redis://HOST:6379/0"
 )
 CELERY_TASK_ALWAYS_EAGER = False
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+    # The soft limit lets a step record its failure; past the hard limit the worker is killed.
+    fail_fast(
+        "CELERY_TASK_SOFT_TIME_LIMIT is malformed: it must be positive and below "
+        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT})"
+    )
+for _name, _seconds in zip(
+    ("INTEGRATIONS_CONNECT_TIMEOUT", "INTEGRATIONS_READ_TIMEOUT"),
+    INTEGRATIONS_HTTP_TIMEOUT,
+    strict=True,
+):
+    if not 0 < _seconds < float("inf"):
+        fail_fast(f"{_name} is malformed: expected a positive number of seconds")
 
+
+def _parse_log_level(value: str) -> str:
+    # logging only knows upper-case names, and an unknown one is a traceback in django.setup().
+    levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    if value.upper() not in levels:
+        raise ConfigError(f"expected one of {', '.join(levels)}, got {value!r}")
+    return value.upper()
+
+
+LOGGING["root"]["level"] = validate("LOG_LEVEL", str(LOGGING["root"]["level"]), _parse_log_level)
+
+
+_http_url = parse_url(("http", "https"))
 INTEGRATIONS_MODE = env.str("INTEGRATIONS_MODE", default="live")
 if INTEGRATIONS_MODE not in ("live", "sandbox"):
     fail_fast(
@@ -43,10 +87,17 @@ if INTEGRATIONS_MODE == "live":
     )
     GITHUB_TOKEN = require("GITHUB_TOKEN", hint="a token with admin rights on GITHUB_ORG")
     GITHUB_ORG = require("GITHUB_ORG", hint="the organization that will own course repositories")
+else:
+    # Sandbox mode keeps the base settings' sandbox URLs and tokens; only the address can be wrong.
+    validate("SANDBOX_URL", SANDBOX_URL, _http_url)
+validate("DISCORD_API_URL", DISCORD_API_URL, _http_url)
+validate("GITHUB_API_URL", GITHUB_API_URL, _http_url)
 
 ALLOWED_HOSTS = require("ALLOWED_HOSTS", parse_list, hint="comma-separated host names")
+# Django's ".example.com" (any subdomain) is "https://*.example.com" for CSRF; "*" has no origin.
 CSRF_TRUSTED_ORIGINS = env.list(
-    "CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS]
+    "CSRF_TRUSTED_ORIGINS",
+    default=[f"https://{'*' + h if h.startswith('.') else h}" for h in ALLOWED_HOSTS if h != "*"],
 )
 
 # TLS ends at the proxy in front of us; it tells us the original scheme in this header.
