@@ -1,0 +1,76 @@
+"""Courses and their lab groups."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
+from django.db import models
+
+MAX_LAB_GROUPS = 50
+
+
+class Course(models.Model):
+    class Type(models.TextChoices):
+        LECTURE = "LECTURE", "Lecture"
+        LABORATORY = "LABORATORY", "Laboratory"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
+        COMPLETED = "COMPLETED", "Completed"
+        FAILED = "FAILED", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, validators=[MinLengthValidator(1)])
+    semester = models.CharField(max_length=32, help_text="e.g. 2026-fall")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    discord_guild_id = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        help_text="The staff-made Discord server to use; empty to claim one from the pool.",
+    )
+    # The run currently executing this course's steps, and when it last proved it is alive.
+    # A run claims the course by compare-and-set on these two fields (see provisioning.runner).
+    run_token = models.UUIDField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "semester"], name="course_unique_name_semester"
+            ),
+            models.UniqueConstraint(
+                fields=["discord_guild_id"],
+                condition=~models.Q(discord_guild_id=""),
+                name="course_unique_discord_guild",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.semester})"
+
+
+class LabGroup(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lab_groups")
+    name = models.CharField(max_length=100, validators=[MinLengthValidator(1)])
+    number = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(999)]
+    )
+
+    class Meta:
+        ordering = ["course", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "number"], name="labgroup_unique_number"),
+            models.UniqueConstraint(fields=["course", "name"], name="labgroup_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Group {self.number}: {self.name}"
