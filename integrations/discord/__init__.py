@@ -1,0 +1,1 @@
+"""Discord REST API v10 client (plain ``requests``)."""

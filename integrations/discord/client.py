@@ -1,0 +1,341 @@
+"""Discord REST API v10 client: one ``requests`` session, every call audited.
+
+Every request goes through :meth:`DiscordClient.request`, the single choke point that tests fake
+and that writes one :class:`audit.models.AuditLog` row per HTTP request actually sent. It obeys
+Discord's rate-limit headers (per bucket and major parameter, plus the global limit): it waits for
+a bucket that has run dry, and after a 429 it waits ``retry_after`` and resends, which is safe
+because a 429 has no effect. Any other failure is raised as a typed error, never retried here: a
+5xx may have had its effect, and only the step handler knows how to look before writing again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from audit.services import audit_log_record
+from integrations.errors import (
+    IntegrationError,
+    NotFoundError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+
+USER_AGENT = "DiscordBot (https://github.com/course-provisioning/course-provisioning, 0.1.0)"
+MAJOR_PARAMETERS = ("guild_id", "channel_id", "webhook_id")
+# Discord answers these 400 codes when a write limit was hit: slow down, then it works.
+RATE_LIMIT_CODES = {20028, 20029, 130000}
+MAX_429_RESENDS = 3
+
+
+@dataclass
+class _Bucket:
+    remaining: int
+    reset_at: float  # time.monotonic() when the bucket refills
+
+
+class DiscordClient:
+    provider = "discord"
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        token: str,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        max_wait: float = 30.0,
+        safe_retries: int = 2,
+        safe_retry_delay: float = 0.5,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        # A wait longer than this is not slept through: the caller gets a RateLimitedError and
+        # can re-schedule the work instead of holding a worker.
+        self.max_wait = max_wait
+        self.safe_retries = safe_retries
+        self.safe_retry_delay = safe_retry_delay
+        self.session = session or requests.Session()
+        self.session.headers.update({"Authorization": f"Bot {token}", "User-Agent": USER_AGENT})
+        self._lock = threading.Lock()
+        self._bucket_of_route: dict[tuple[str, str], str] = {}
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._global_until = 0.0
+
+    # -- the choke point ----------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        route: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        reason: str = "",
+    ) -> Any:
+        """Send one call; ``route`` is a template such as ``/guilds/{guild_id}/channels``.
+
+        A call that is safe to repeat (GET, PUT, DELETE) is sent again after a transient failure;
+        a POST or PATCH is not, since its effect may have happened.
+        """
+        for retry in range(self.safe_retries + 1):
+            try:
+                return self._request_once(method, route, params, json, reason)
+            except RateLimitedError:
+                raise
+            except TransientError:
+                if method not in ("GET", "PUT", "DELETE") or retry == self.safe_retries:
+                    raise
+                time.sleep(self.safe_retry_delay * 2**retry)
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _request_once(
+        self,
+        method: str,
+        route: str,
+        params: dict[str, str] | None,
+        json: Any,
+        reason: str,
+    ) -> Any:
+        params = params or {}
+        path = route.format(**{k: quote(str(v), safe="@") for k, v in params.items()})
+        major = next((str(params[p]) for p in MAJOR_PARAMETERS if p in params), "")
+        route_key = (f"{method} {route}", major)
+        headers = {}
+        if reason:
+            headers["X-Audit-Log-Reason"] = quote(reason[:512], safe=" ")
+        for _ in range(MAX_429_RESENDS + 1):
+            self._wait_for_capacity(route_key)
+            response = self._send(method, route, path, json, headers)
+            self._remember_limits(route_key, response)
+            if response.status_code != 429:
+                return self._result(method, route, response)
+            retry_after = _retry_after(response)
+            if response.headers.get("X-RateLimit-Global") or _json(response).get("global"):
+                with self._lock:
+                    self._global_until = time.monotonic() + retry_after
+            if retry_after > self.max_wait:
+                break
+            time.sleep(retry_after)
+        raise RateLimitedError(
+            f"Discord rate limit on {method} {route}: retry in {retry_after:.1f}s",
+            provider=self.provider,
+            status=429,
+            retry_after=retry_after,
+        )
+
+    def _send(
+        self, method: str, route: str, path: str, body: Any, headers: dict[str, str]
+    ) -> requests.Response:
+        url = self.api_url + path
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method, url, json=body, headers=headers, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            self._audit(method, route, url, body, None, "", started, error=repr(exc))
+            raise TransientError(
+                f"Discord {method} {route} failed: {exc.__class__.__name__}",
+                provider=self.provider,
+            ) from exc
+        self._audit(method, route, url, body, response.status_code, response.text, started)
+        return response
+
+    def _audit(
+        self,
+        method: str,
+        route: str,
+        url: str,
+        body: Any,
+        status: int | None,
+        text: str,
+        started: float,
+        error: str = "",
+    ) -> None:
+        audit_log_record(
+            provider=self.provider,
+            method=method,
+            route=route,
+            url=url,
+            request_body=body,
+            response_status=status,
+            response_text=text,
+            duration_ms=(time.monotonic() - started) * 1000,
+            error=error,
+        )
+
+    # -- rate limits --------------------------------------------------------------------------
+    def _wait_for_capacity(self, route_key: tuple[str, str]) -> None:
+        with self._lock:
+            now = time.monotonic()
+            wait = max(0.0, self._global_until - now)
+            bucket_id = self._bucket_of_route.get(route_key)
+            bucket = self._buckets.get((bucket_id, route_key[1])) if bucket_id else None
+            if bucket and bucket.remaining <= 0 and bucket.reset_at > now:
+                wait = max(wait, bucket.reset_at - now)
+        if wait > self.max_wait:
+            raise RateLimitedError(
+                f"Discord rate limit: bucket empty for {wait:.1f}s",
+                provider=self.provider,
+                retry_after=wait,
+            )
+        if wait > 0:
+            time.sleep(wait)
+
+    def _remember_limits(self, route_key: tuple[str, str], response: requests.Response) -> None:
+        bucket_id = response.headers.get("X-RateLimit-Bucket")
+        remaining = response.headers.get("X-RateLimit-Remaining")
+        reset_after = response.headers.get("X-RateLimit-Reset-After")
+        if not (bucket_id and remaining is not None and reset_after is not None):
+            return
+        try:
+            bucket = _Bucket(int(remaining), time.monotonic() + float(reset_after))
+        except ValueError:
+            return
+        with self._lock:
+            self._bucket_of_route[route_key] = bucket_id
+            self._buckets[(bucket_id, route_key[1])] = bucket
+
+    # -- answers ------------------------------------------------------------------------------
+    def _result(self, method: str, route: str, response: requests.Response) -> Any:
+        status = response.status_code
+        if status < 400:
+            return _json(response) if response.content else None
+        body = _json(response)
+        code = body.get("code")
+        detail = body.get("message") or response.reason or "error"
+        errors = body.get("errors")
+        message = f"Discord {method} {route} answered {status}"
+        message += f" (code {code}): {detail}" if code else f": {detail}"
+        if errors:
+            message += f" {errors}"
+        kwargs = {"provider": self.provider, "status": status, "code": code}
+        error: IntegrationError
+        if status >= 500 or code in RATE_LIMIT_CODES:
+            error = TransientError(message, **kwargs)
+        elif status == 401:
+            error = PermanentError(
+                "Discord rejected the bot token (401): set DISCORD_BOT_TOKEN to the token of "
+                "your Discord application's bot.",
+                **kwargs,
+            )
+        elif status == 404:
+            error = NotFoundError(message, **kwargs)
+        else:
+            error = PermanentError(message, **kwargs)
+        raise error
+
+    # -- the calls the steps make -------------------------------------------------------------
+    def get_current_user(self) -> dict[str, Any]:
+        return self.request("GET", "/users/@me")
+
+    def get_guild(self, guild_id: str) -> dict[str, Any]:
+        return self.request("GET", "/guilds/{guild_id}", params={"guild_id": guild_id})
+
+    def get_member(self, guild_id: str, user_id: str) -> dict[str, Any]:
+        return self.request(
+            "GET",
+            "/guilds/{guild_id}/members/{user_id}",
+            params={"guild_id": guild_id, "user_id": user_id},
+        )
+
+    def rename_guild(self, guild_id: str, name: str, *, reason: str = "") -> dict[str, Any]:
+        return self.request(
+            "PATCH",
+            "/guilds/{guild_id}",
+            params={"guild_id": guild_id},
+            json={"name": name},
+            reason=reason,
+        )
+
+    def list_channels(self, guild_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", "/guilds/{guild_id}/channels", params={"guild_id": guild_id})
+
+    def create_channel(
+        self,
+        guild_id: str,
+        *,
+        name: str,
+        type: int = 0,
+        topic: str | None = None,
+        parent_id: str | None = None,
+        permission_overwrites: list[dict[str, Any]] | None = None,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name, "type": type}
+        if topic is not None:
+            body["topic"] = topic
+        if parent_id is not None:
+            body["parent_id"] = parent_id
+        if permission_overwrites is not None:
+            body["permission_overwrites"] = permission_overwrites
+        return self.request(
+            "POST",
+            "/guilds/{guild_id}/channels",
+            params={"guild_id": guild_id},
+            json=body,
+            reason=reason,
+        )
+
+    def edit_channel_permission(
+        self,
+        channel_id: str,
+        overwrite_id: str,
+        *,
+        type: int,
+        allow: int,
+        deny: int,
+        reason: str = "",
+    ) -> None:
+        self.request(
+            "PUT",
+            "/channels/{channel_id}/permissions/{overwrite_id}",
+            params={"channel_id": channel_id, "overwrite_id": overwrite_id},
+            json={"type": type, "allow": str(allow), "deny": str(deny)},
+            reason=reason,
+        )
+
+    def list_roles(self, guild_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", "/guilds/{guild_id}/roles", params={"guild_id": guild_id})
+
+    def create_role(
+        self,
+        guild_id: str,
+        *,
+        name: str,
+        permissions: int = 0,
+        mentionable: bool = True,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        return self.request(
+            "POST",
+            "/guilds/{guild_id}/roles",
+            params={"guild_id": guild_id},
+            json={"name": name, "permissions": str(permissions), "mentionable": mentionable},
+            reason=reason,
+        )
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if data is not None else {}
+
+
+def _retry_after(response: requests.Response) -> float:
+    body = _json(response)
+    value = body.get("retry_after") if isinstance(body, dict) else None
+    if value is None:
+        value = response.headers.get("Retry-After", "1")
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return 1.0

@@ -1,0 +1,1 @@
+"""GitHub client (PyGithub) with every request audited."""
