@@ -104,7 +104,9 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis redelivers an unacknowledged message after this many seconds; it must exceed the
 # longest run, or a slow run is delivered twice (harmless, steps are idempotent, but wasteful).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60)
+}
 
 # --- Integrations ---------------------------------------------------------------------------
 # "sandbox" talks to the bundled fake Discord and GitHub; "live" to the real platforms.
@@ -133,6 +135,35 @@ GITHUB_ORG = env.str("GITHUB_ORG", default="sandbox-university" if _sandbox else
 INTEGRATIONS_HTTP_TIMEOUT = (
     env.float("INTEGRATIONS_CONNECT_TIMEOUT", default=5.0),
     env.float("INTEGRATIONS_READ_TIMEOUT", default=30.0),
+)
+
+# A read, or a write that is safe to repeat (a PUT, a git tree), is retried this many times by the
+# client itself after a transient error, waiting delay * 2^n seconds; other writes go back to the
+# step handler, which looks on the platform before writing again.
+INTEGRATIONS_SAFE_RETRIES = env.int("INTEGRATIONS_SAFE_RETRIES", default=2)
+INTEGRATIONS_SAFE_RETRY_DELAY = env.float("INTEGRATIONS_SAFE_RETRY_DELAY", default=0.5)
+
+# Pause between two GitHub writes of one client; GitHub asks for at least a second.
+GITHUB_SECONDS_BETWEEN_WRITES = env.float(
+    "GITHUB_SECONDS_BETWEEN_WRITES", default=0.0 if _sandbox else 1.0
+)
+
+# --- Provisioning ---------------------------------------------------------------------------
+# A step failing with a transient error (429, 5xx, timeout) is tried again, waiting
+# base * 2^(n-1) seconds (with jitter, never less than the platform's retry-after); it fails after
+# this many attempts in a row that made no progress.
+PROVISIONING_MAX_ATTEMPTS = env.int("PROVISIONING_MAX_ATTEMPTS", default=5)
+PROVISIONING_RETRY_BASE_SECONDS = env.float("PROVISIONING_RETRY_BASE_SECONDS", default=5.0)
+# A wait longer than this is not slept through in a worker: the task is re-scheduled instead.
+PROVISIONING_MAX_INLINE_WAIT_SECONDS = env.float(
+    "PROVISIONING_MAX_INLINE_WAIT_SECONDS", default=60.0
+)
+# A run holding a course must prove it is alive this often, or another run may take over.
+PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=180)
+# Mark protection steps SKIPPED (with the reason) when the GitHub plan cannot protect private
+# repositories, instead of failing the course.
+PROVISIONING_SKIP_UNAVAILABLE_PROTECTION = env.bool(
+    "PROVISIONING_SKIP_UNAVAILABLE_PROTECTION", default=False
 )
 
 # --- API ------------------------------------------------------------------------------------

@@ -1,0 +1,55 @@
+"""What a step handler gets: the course, its step row, the platform clients, a heartbeat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+
+from courses.models import Course
+from integrations.discord.client import DiscordClient
+from integrations.github.client import GitHubClient
+from provisioning.models import ProvisioningStep
+
+
+def discord_client() -> DiscordClient:
+    return DiscordClient(
+        api_url=settings.DISCORD_API_URL,
+        token=settings.DISCORD_BOT_TOKEN,
+        timeout=settings.INTEGRATIONS_HTTP_TIMEOUT,
+        max_wait=settings.PROVISIONING_MAX_INLINE_WAIT_SECONDS,
+        safe_retries=settings.INTEGRATIONS_SAFE_RETRIES,
+        safe_retry_delay=settings.INTEGRATIONS_SAFE_RETRY_DELAY,
+    )
+
+
+def github_client() -> GitHubClient:
+    return GitHubClient(
+        api_url=settings.GITHUB_API_URL,
+        token=settings.GITHUB_TOKEN,
+        org=settings.GITHUB_ORG,
+        timeout=settings.INTEGRATIONS_HTTP_TIMEOUT[1],
+        seconds_between_writes=settings.GITHUB_SECONDS_BETWEEN_WRITES,
+        safe_retries=settings.INTEGRATIONS_SAFE_RETRIES,
+        safe_retry_delay=settings.INTEGRATIONS_SAFE_RETRY_DELAY,
+    )
+
+
+@dataclass
+class StepContext:
+    course: Course
+    step: ProvisioningStep
+    heartbeat: Callable[[], None] = lambda: None
+    cache: dict[str, Any] = field(default_factory=dict)  # reads shared within one attempt
+    progress: int = 0  # resources confirmed during this attempt
+
+    @cached_property
+    def discord(self) -> DiscordClient:
+        return discord_client()
+
+    @cached_property
+    def github(self) -> GitHubClient:
+        return github_client()

@@ -1,0 +1,240 @@
+"""Discord steps: bind the course to a staff-made server, then its channels and roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from courses.models import Course, LabGroup
+from integrations.discord.names import normalize_channel_name
+from integrations.discord.permissions import (
+    CHANNEL_MEMBER,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    bot_invite_url,
+    missing_permissions,
+    permissions_of,
+)
+from integrations.errors import NotFoundError
+from provisioning.context import StepContext
+from provisioning.errors import ProvisioningConfigError
+from provisioning.models import ExternalResource
+from provisioning.pool import discord_server_bind
+from provisioning.resources import Found, resource_ensure, resource_get
+
+DISCORD = ExternalResource.Provider.DISCORD
+TEXT_CHANNEL = 0
+ROLE_OVERWRITE, MEMBER_OVERWRITE = 0, 1
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    name: str
+    topic: str
+    overwrites: tuple[tuple[str, int, int, int], ...] = ()  # (id, type, allow, deny)
+    lab_group: LabGroup | None = None
+
+    @property
+    def key(self) -> str:
+        return normalize_channel_name(self.name)
+
+    def overwrites_json(self) -> list[dict[str, Any]]:
+        return [
+            {"id": id_, "type": type_, "allow": str(allow), "deny": str(deny)}
+            for id_, type_, allow, deny in self.overwrites
+        ]
+
+
+def server_name(course: Course) -> str:
+    return f"{course.name} · {course.semester}"[:100]
+
+
+def _reason(ctx: StepContext) -> str:
+    return f"Course provisioning: {ctx.course} ({ctx.step.name})"
+
+
+def setup_discord_server(ctx: StepContext) -> None:
+    """Bind the course to its server, check the bot's access and permissions, rename it."""
+
+    def verify_and_rename() -> Found:
+        guild_id = discord_server_bind(course=ctx.course)
+        invite = bot_invite_url(settings.DISCORD_APPLICATION_ID, guild_id)
+        try:
+            guild = ctx.discord.get_guild(guild_id)
+        except NotFoundError as exc:
+            raise ProvisioningConfigError(
+                f"The bot is not in Discord server {guild_id} (or the server does not exist). "
+                f"Ask the server's owner to add it with {invite}, then retry the course."
+            ) from exc
+        bot_id = ctx.discord.get_current_user()["id"]
+        member = ctx.discord.get_member(guild_id, bot_id)
+        missing = missing_permissions(permissions_of(member["roles"], guild["roles"], guild_id))
+        if missing:
+            raise ProvisioningConfigError(
+                f"The bot lacks {', '.join(missing)} in Discord server {guild_id}. Give its role "
+                f"these permissions in the server settings, or re-add it with {invite}; "
+                "then retry the course."
+            )
+        name = server_name(ctx.course)
+        if guild["name"] != name:
+            ctx.discord.rename_guild(guild_id, name, reason=_reason(ctx))
+        return Found(
+            guild_id,
+            url=f"https://discord.com/channels/{guild_id}",
+            data={"name": name, "bot_user_id": bot_id},
+        )
+
+    resource_ensure(ctx, provider=DISCORD, kind="server", key="server", create=verify_and_rename)
+
+
+def _server(ctx: StepContext) -> tuple[str, str]:
+    server = resource_get(ctx, provider=DISCORD, kind="server", key="server")
+    return server.external_id, server.data["bot_user_id"]
+
+
+def lecture_channels(ctx: StepContext) -> list[ChannelSpec]:
+    guild_id, bot_id = _server(ctx)
+    read_only = (
+        (guild_id, ROLE_OVERWRITE, 0, SEND_MESSAGES),  # @everyone reads, staff and bot post
+        (bot_id, MEMBER_OVERWRITE, CHANNEL_MEMBER, 0),
+    )
+    return [
+        ChannelSpec("announcements", "Announcements from the course staff.", read_only),
+        ChannelSpec("general", "Anything about the course."),
+        ChannelSpec("lectures", "Lecture slides, recordings and their discussion."),
+        ChannelSpec("qa-help", "Questions and answers about the material and assignments."),
+    ]
+
+
+def group_role_name(group: LabGroup) -> str:
+    return f"Group {group.number}: {group.name}"[:100]
+
+
+def group_channels(ctx: StepContext) -> list[ChannelSpec]:
+    """One private channel per group: @everyone denied, the group's role and the bot allowed."""
+    guild_id, bot_id = _server(ctx)
+    specs = []
+    for group in ctx.course.lab_groups.all():
+        role = resource_get(ctx, provider=DISCORD, kind="role", key=f"group-{group.number}")
+        overwrites = (
+            (guild_id, ROLE_OVERWRITE, 0, VIEW_CHANNEL),
+            (role.external_id, ROLE_OVERWRITE, CHANNEL_MEMBER, 0),
+            (bot_id, MEMBER_OVERWRITE, CHANNEL_MEMBER, 0),
+        )
+        specs.append(
+            ChannelSpec(
+                f"group-{group.number}-{group.name}",
+                f"Private channel of lab group {group.number} ({group.name}).",
+                overwrites,
+                group,
+            )
+        )
+    return specs
+
+
+def create_channels(ctx: StepContext, specs: list[ChannelSpec]) -> None:
+    guild_id, _ = _server(ctx)
+
+    def existing() -> dict[str, dict[str, Any]]:
+        if "channels" not in ctx.cache:
+            channels = ctx.discord.list_channels(guild_id)
+            ctx.cache["channels"] = {
+                normalize_channel_name(c["name"]): c for c in channels if c["type"] == TEXT_CHANNEL
+            }
+        return ctx.cache["channels"]
+
+    def found(channel: dict[str, Any]) -> Found:
+        return Found(
+            channel["id"],
+            url=f"https://discord.com/channels/{guild_id}/{channel['id']}",
+            data={"name": channel["name"], "overwrites": channel.get("permission_overwrites", [])},
+        )
+
+    for spec in specs:
+
+        def find(spec: ChannelSpec = spec) -> Found | None:
+            channel = existing().get(spec.key)
+            if channel is None:
+                return None
+            _align_overwrites(ctx, channel, spec)
+            return found(channel)
+
+        def create(spec: ChannelSpec = spec) -> Found:
+            channel = ctx.discord.create_channel(
+                guild_id,
+                name=spec.name,
+                type=TEXT_CHANNEL,
+                topic=spec.topic,
+                permission_overwrites=spec.overwrites_json(),
+                reason=_reason(ctx),
+            )
+            return found(channel)
+
+        resource_ensure(
+            ctx,
+            provider=DISCORD,
+            kind="channel",
+            key=spec.key,
+            find=find,
+            create=create,
+            lab_group=spec.lab_group,
+            look_first=True,
+        )
+
+
+def _align_overwrites(ctx: StepContext, channel: dict[str, Any], spec: ChannelSpec) -> None:
+    """An adopted channel gets our overwrites: a same-named public channel must not stay public."""
+    current = {
+        (o["id"], int(o["type"]), int(o["allow"]), int(o["deny"]))
+        for o in channel.get("permission_overwrites", [])
+    }
+    for overwrite in spec.overwrites:
+        if overwrite not in current:
+            id_, type_, allow, deny = overwrite
+            ctx.discord.edit_channel_permission(
+                channel["id"], id_, type=type_, allow=allow, deny=deny, reason=_reason(ctx)
+            )
+    channel["permission_overwrites"] = spec.overwrites_json()
+
+
+def create_lecture_channels(ctx: StepContext) -> None:
+    create_channels(ctx, lecture_channels(ctx))
+
+
+def create_group_channels(ctx: StepContext) -> None:
+    create_channels(ctx, group_channels(ctx))
+
+
+def create_group_roles(ctx: StepContext) -> None:
+    guild_id, _ = _server(ctx)
+
+    def existing() -> dict[str, dict[str, Any]]:
+        if "roles" not in ctx.cache:
+            ctx.cache["roles"] = {r["name"]: r for r in ctx.discord.list_roles(guild_id)}
+        return ctx.cache["roles"]
+
+    def found(role: dict[str, Any]) -> Found:
+        return Found(role["id"], data={"name": role["name"]})
+
+    for group in ctx.course.lab_groups.all():
+        name = group_role_name(group)
+
+        def find(name: str = name) -> Found | None:
+            role = existing().get(name)
+            return found(role) if role else None
+
+        def create(name: str = name) -> Found:
+            return found(ctx.discord.create_role(guild_id, name=name, reason=_reason(ctx)))
+
+        resource_ensure(
+            ctx,
+            provider=DISCORD,
+            kind="role",
+            key=f"group-{group.number}",
+            find=find,
+            create=create,
+            lab_group=group,
+            look_first=True,
+        )

@@ -1,0 +1,161 @@
+"""GitHub steps: private repositories, their seeded content in one commit, branch protection.
+
+A lecture has one repository, a laboratory one per group; the same three handlers serve both.
+Repositories live in a shared organization, so a name we find taken is adopted only when the
+repository carries this course's marker in its description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.text import slugify
+
+from courses.models import Course, LabGroup
+from integrations.errors import ConflictError, NotFoundError
+from integrations.github.client import PlanLimitError, RepoInfo
+from provisioning.context import StepContext
+from provisioning.errors import ProvisioningConfigError, StepSkipped
+from provisioning.models import ExternalResource
+from provisioning.resources import Found, resource_ensure, resource_get
+from provisioning.seed_content import render_seed_files
+
+GITHUB = ExternalResource.Provider.GITHUB
+REPO_NAME_MAX = 100
+
+
+@dataclass(frozen=True)
+class RepoTarget:
+    name: str
+    lab_group: LabGroup | None = None
+
+
+def course_marker(course: Course) -> str:
+    return f"[course:{course.id}]"
+
+
+def repo_targets(course: Course) -> list[RepoTarget]:
+    """Deterministic names: ``<semester>-<course-slug>``, and ``...-group-<n>`` per lab group."""
+    base = slugify(f"{course.semester}-{course.name}") or "course"
+    if course.type == Course.Type.LECTURE:
+        return [RepoTarget(base[:REPO_NAME_MAX])]
+    targets = []
+    for group in course.lab_groups.all():
+        suffix = f"-group-{group.number}"
+        targets.append(RepoTarget(base[: REPO_NAME_MAX - len(suffix)] + suffix, group))
+    return targets
+
+
+def _description(course: Course, target: RepoTarget) -> str:
+    what = f"{course.name} ({course.semester})"
+    if target.lab_group is not None:
+        what += f", lab group {target.lab_group.number}: {target.lab_group.name}"
+    return f"{what}. Managed by course provisioning {course_marker(course)}"[:350]
+
+
+def _found(repo: RepoInfo) -> Found:
+    return Found(
+        str(repo.id),
+        url=repo.html_url,
+        data={"full_name": repo.full_name, "default_branch": repo.default_branch},
+    )
+
+
+def _ours_or_conflict(ctx: StepContext, repo: RepoInfo) -> Found:
+    if course_marker(ctx.course) not in repo.description:
+        raise ProvisioningConfigError(
+            f"Repository {repo.full_name} already exists and is not this course's (its "
+            f"description lacks the marker {course_marker(ctx.course)}). Rename or delete it "
+            "on GitHub, or rename the course, then retry."
+        )
+    return _found(repo)
+
+
+def create_repos(ctx: StepContext) -> None:
+    for target in repo_targets(ctx.course):
+
+        def find(target: RepoTarget = target) -> Found | None:
+            try:
+                return _ours_or_conflict(ctx, ctx.github.get_repo(target.name))
+            except NotFoundError:
+                return None
+
+        def create(target: RepoTarget = target) -> Found:
+            try:
+                repo = ctx.github.create_repo(
+                    target.name, description=_description(ctx.course, target)
+                )
+            except ConflictError:
+                # Taken: ours if an earlier run made it (answer lost), else a stranger's.
+                return _ours_or_conflict(ctx, ctx.github.get_repo(target.name))
+            return _found(repo)
+
+        resource_ensure(
+            ctx,
+            provider=GITHUB,
+            kind="repository",
+            key=target.name,
+            find=find,
+            create=create,
+            lab_group=target.lab_group,
+        )
+
+
+def seed_repos(ctx: StepContext) -> None:
+    for target in repo_targets(ctx.course):
+        repo = resource_get(ctx, provider=GITHUB, kind="repository", key=target.name)
+        files = render_seed_files(ctx.course, target.lab_group, repo_name=target.name)
+
+        def seed(
+            target: RepoTarget = target,
+            repo: ExternalResource = repo,
+            files: dict[str, str] = files,
+        ) -> Found:
+            # Idempotent by itself: no commit when the tree is already there.
+            sha = ctx.github.commit_files(
+                target.name,
+                branch=repo.data["default_branch"],
+                files=files,
+                message="Seed course material",
+            )
+            return Found(sha or "", url=repo.url, data={"files": sorted(files)})
+
+        resource_ensure(
+            ctx,
+            provider=GITHUB,
+            kind="seed",
+            key=target.name,
+            create=seed,
+            lab_group=target.lab_group,
+        )
+
+
+def protect_repos(ctx: StepContext) -> None:
+    for target in repo_targets(ctx.course):
+        repo = resource_get(ctx, provider=GITHUB, kind="repository", key=target.name)
+        branch = repo.data["default_branch"]
+
+        def protect(
+            target: RepoTarget = target, repo: ExternalResource = repo, branch: str = branch
+        ) -> Found:
+            ctx.github.protect_branch(target.name, branch=branch)
+            return Found(
+                branch,
+                url=f"{repo.url}/settings/branches",
+                data={"required_approvals": 1, "force_pushes": False, "deletions": False},
+            )
+
+        try:
+            resource_ensure(
+                ctx,
+                provider=GITHUB,
+                kind="protection",
+                key=target.name,
+                create=protect,
+                lab_group=target.lab_group,
+            )
+        except PlanLimitError as exc:
+            if settings.PROVISIONING_SKIP_UNAVAILABLE_PROTECTION:
+                raise StepSkipped(str(exc)) from exc
+            raise

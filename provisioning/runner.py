@@ -1,0 +1,224 @@
+"""Run a course's steps: claim the course, execute each unfinished step, checkpoint each one.
+
+- One run at a time per course: a run claims the course with a compare-and-set on
+  ``Course.run_token`` and proves it is alive through ``heartbeat_at``; a run whose heartbeat is
+  older than ``PROVISIONING_LEASE_SECONDS`` is presumed dead and its claim may be taken over.
+- Steps run in registry order; completed or skipped steps are passed over, a step left
+  ``RUNNING`` by a dead run is simply run again (handlers are idempotent).
+- A transient error (429, 5xx, timeout) is retried with exponential backoff and jitter, never
+  sooner than the platform's ``retry_after``; a permanent one fails the step at once. A wait
+  longer than ``PROVISIONING_MAX_INLINE_WAIT_SECONDS`` is not slept through in a worker: the run
+  ends ``DEFERRED`` and the task re-schedules itself.
+- No row lock is held across an HTTP call: every write here is a short autocommit update.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from audit.context import audit_scope
+from courses.models import Course
+from integrations.errors import IntegrationError
+from provisioning.context import StepContext
+from provisioning.errors import LeaseLost, StepSkipped
+from provisioning.models import JobExecution, ProvisioningStep
+from provisioning.steps import HANDLERS
+
+logger = logging.getLogger(__name__)
+Outcome = JobExecution.Outcome
+StepStatus = ProvisioningStep.Status
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: str
+    retry_in: float | None = None  # when set, run the course again after this many seconds
+
+
+class Lease:
+    """This run's claim on a course."""
+
+    def __init__(self, course_id: uuid.UUID) -> None:
+        self.course_id = course_id
+        self.token = uuid.uuid4()
+
+    def acquire(self) -> bool:
+        now = timezone.now()
+        stale = now - timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS)
+        claimed = (
+            Course.objects.filter(
+                id=self.course_id,
+                status__in=[Course.Status.PENDING, Course.Status.IN_PROGRESS],
+            )
+            .filter(Q(run_token__isnull=True) | Q(heartbeat_at__lt=stale))
+            .update(
+                run_token=self.token,
+                heartbeat_at=now,
+                status=Course.Status.IN_PROGRESS,
+                updated_at=now,
+            )
+        )
+        return claimed == 1
+
+    def heartbeat(self) -> None:
+        alive = Course.objects.filter(id=self.course_id, run_token=self.token).update(
+            heartbeat_at=timezone.now()
+        )
+        if not alive:
+            raise LeaseLost(f"another run took over course {self.course_id}")
+
+    def release(self, status: str) -> None:
+        Course.objects.filter(id=self.course_id, run_token=self.token).update(
+            run_token=None, heartbeat_at=None, status=status, updated_at=timezone.now()
+        )
+
+
+def run_course(course_id: uuid.UUID | str, *, task_id: str = "") -> RunResult:
+    """Execute what is left of a course's provisioning; record this execution as a job row."""
+    job = JobExecution.objects.create(course_id=course_id, task_id=task_id)
+    try:
+        result = _run(course_id, task_id)
+    except BaseException as exc:  # time limit, lost database...: record it, then let it go
+        _finish_job(job, Outcome.CRASHED, f"{exc.__class__.__name__}: {exc}")
+        raise
+    _finish_job(job, result.outcome)
+    return result
+
+
+def _finish_job(job: JobExecution, outcome: str, error: str = "") -> None:
+    JobExecution.objects.filter(id=job.id).update(
+        outcome=outcome, error=error[:4000], finished_at=timezone.now()
+    )
+
+
+def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
+    lease = Lease(course_id)
+    if not lease.acquire():
+        status = Course.objects.filter(id=course_id).values_list("status", flat=True).first()
+        if status in (Course.Status.COMPLETED, Course.Status.FAILED):
+            return RunResult(status)  # nothing to do, and no call made
+        logger.info("course %s is being run by another worker", course_id)
+        return RunResult(Outcome.BUSY, retry_in=float(settings.PROVISIONING_LEASE_SECONDS) / 4)
+    course = Course.objects.get(id=course_id)
+    try:
+        for step in course.steps.order_by("order"):
+            if step.status in ProvisioningStep.DONE:
+                continue
+            if step.status == StepStatus.FAILED:
+                lease.release(Course.Status.FAILED)
+                return RunResult(Outcome.FAILED)
+            result = _execute(course, step, lease, task_id)
+            if result is not None:
+                lease.release(
+                    Course.Status.FAILED
+                    if result.outcome == Outcome.FAILED
+                    else Course.Status.IN_PROGRESS
+                )
+                return result
+    except LeaseLost:
+        logger.warning("course %s: lease lost, leaving it to the run that took over", course_id)
+        return RunResult(Outcome.BUSY)
+    lease.release(Course.Status.COMPLETED)
+    return RunResult(Outcome.COMPLETED)
+
+
+def _execute(
+    course: Course, step: ProvisioningStep, lease: Lease, task_id: str
+) -> RunResult | None:
+    """Run one step to its end; ``None`` when it completed (or was skipped).
+
+    A step gives up after ``PROVISIONING_MAX_ATTEMPTS`` attempts in a row that confirmed no new
+    resource: an attempt that made progress before failing (a laboratory step makes one resource
+    per group) starts the count again, so flaky platforms slow a big course down but do not fail it.
+    """
+    handler = HANDLERS[step.name]
+    streak = 0  # attempts in a row without progress
+    while True:
+        lease.heartbeat()
+        _mark_running(step)
+        ctx = StepContext(course=course, step=step, heartbeat=lease.heartbeat)
+        try:
+            with audit_scope(
+                course_id=course.id, step=step.name, attempt=step.attempts, task_id=task_id
+            ):
+                handler(ctx)
+        except StepSkipped as skipped:
+            _finish_step(step, StepStatus.SKIPPED, str(skipped))
+            return None
+        except IntegrationError as exc:
+            if exc.permanent:
+                _finish_step(step, StepStatus.FAILED, str(exc))
+                return RunResult(Outcome.FAILED)
+            streak = 1 if ctx.progress else streak + 1
+            if streak >= settings.PROVISIONING_MAX_ATTEMPTS:
+                _finish_step(
+                    step,
+                    StepStatus.FAILED,
+                    f"Gave up after {streak} attempts without progress. Last error: {exc}",
+                )
+                return RunResult(Outcome.FAILED)
+            delay = backoff_seconds(streak, exc.retry_after)
+            if delay > settings.PROVISIONING_MAX_INLINE_WAIT_SECONDS and not _in_process():
+                _finish_step(step, StepStatus.PENDING, f"Waiting {delay:.0f}s: {exc}")
+                return RunResult(Outcome.DEFERRED, retry_in=delay)
+            _note(step, f"Attempt {step.attempts} failed, retrying in {delay:.1f}s: {exc}")
+            lease.heartbeat()
+            time.sleep(delay)
+            continue
+        except LeaseLost:
+            raise
+        except Exception as exc:  # a bug, not a platform answer: fail loudly, don't loop
+            logger.exception("step %s of course %s crashed", step.name, course.id)
+            _finish_step(
+                step, StepStatus.FAILED, f"Internal error: {exc.__class__.__name__}: {exc}"
+            )
+            return RunResult(Outcome.FAILED)
+        _finish_step(step, StepStatus.COMPLETED, "")
+        return None
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter: about base * 2^(attempt-1), never below retry_after."""
+    ceiling = settings.PROVISIONING_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+    delay = random.uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+def _in_process() -> bool:
+    """Eager execution (no broker): nobody else would run a re-scheduled task, so wait here."""
+    return bool(settings.CELERY_TASK_ALWAYS_EAGER)
+
+
+def _mark_running(step: ProvisioningStep) -> None:
+    now = timezone.now()
+    ProvisioningStep.objects.filter(id=step.id).update(
+        status=StepStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce(F("started_at"), now),
+        finished_at=None,
+    )
+    step.refresh_from_db(fields=["status", "attempts", "started_at", "finished_at"])
+
+
+def _note(step: ProvisioningStep, message: str) -> None:
+    ProvisioningStep.objects.filter(id=step.id).update(last_error=message[:4000])
+
+
+def _finish_step(step: ProvisioningStep, status: str, error: str) -> None:
+    done = status in ProvisioningStep.DONE or status == StepStatus.FAILED
+    ProvisioningStep.objects.filter(id=step.id).update(
+        status=status,
+        last_error=error[:4000],
+        finished_at=timezone.now() if done else None,
+    )
+    step.status = status

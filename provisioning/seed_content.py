@@ -1,0 +1,40 @@
+"""The files seeded into each repository, rendered from ``templates/repository/``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.template import Context, Engine
+
+from courses.models import Course, LabGroup
+
+# Repository path -> template. Markdown, so no HTML autoescaping.
+SEED_FILES = {
+    "README.md": "repository/README.md",
+    "syllabus.md": "repository/syllabus.md",
+    "CONTRIBUTING.md": "repository/CONTRIBUTING.md",
+    ".github/pull_request_template.md": "repository/pull_request_template.md",
+    "assignments/ASSIGNMENT_TEMPLATE.md": "repository/assignment_template.md",
+}
+
+_engine = Engine(dirs=[str(settings.BASE_DIR / "templates")], autoescape=False)
+
+
+def render_seed_files(
+    course: Course, lab_group: LabGroup | None, *, repo_name: str
+) -> dict[str, str]:
+    context = Context(
+        {
+            "course": course,
+            "lab_group": lab_group,
+            "repo_name": repo_name,
+            "discord_url": (
+                f"https://discord.com/channels/{course.discord_guild_id}"
+                if course.discord_guild_id
+                else ""
+            ),
+        }
+    )
+    return {
+        path: _engine.get_template(template).render(context)
+        for path, template in SEED_FILES.items()
+    }

@@ -1,0 +1,54 @@
+"""Provisioning services: plan a course's steps, start and retry its provisioning."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from courses.models import Course
+from provisioning.models import ProvisioningStep
+from provisioning.steps import steps_for
+
+
+class CourseBusyError(Exception):
+    """The course is being provisioned right now."""
+
+
+class NothingToRetryError(Exception):
+    """The course has no failed step."""
+
+
+def provisioning_plan(*, course: Course) -> list[ProvisioningStep]:
+    """One PENDING step row per step of the course's type."""
+    return ProvisioningStep.objects.bulk_create(
+        ProvisioningStep(course=course, name=name, order=order)
+        for order, name in enumerate(steps_for(course.type), start=1)
+    )
+
+
+def provisioning_enqueue(*, course: Course) -> None:
+    """Queue the provisioning task once the current transaction commits.
+
+    Enqueuing inside the transaction could let a worker start before the course row exists.
+    """
+    from provisioning.tasks import provision_course
+
+    course_id = str(course.id)
+    transaction.on_commit(lambda: provision_course.delay(course_id))
+
+
+@transaction.atomic
+def provisioning_retry(*, course: Course) -> Course:
+    """Reset failed steps to pending and run again; completed steps will be skipped."""
+    locked = Course.objects.select_for_update().get(id=course.id)
+    if locked.status == Course.Status.IN_PROGRESS or locked.run_token is not None:
+        raise CourseBusyError(f"Course {course.id} is being provisioned right now.")
+    failed = locked.steps.filter(status=ProvisioningStep.Status.FAILED)
+    if locked.status != Course.Status.FAILED or not failed.exists():
+        raise NothingToRetryError(f"Course {course.id} has no failed step to retry.")
+    failed.update(status=ProvisioningStep.Status.PENDING, finished_at=None)
+    locked.status = Course.Status.PENDING
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["status", "updated_at"])
+    provisioning_enqueue(course=locked)
+    return locked
