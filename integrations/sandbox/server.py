@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from integrations.sandbox.core import Sandbox
-from integrations.sandbox.http import Request
+from integrations.sandbox.http import Request, Response
 
 
 def build_sandbox() -> Sandbox:
@@ -30,7 +31,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         request = Request.build(self.command, self.path, dict(self.headers.items()), body)
-        response = self.server.sandbox.handle(request)
+        try:
+            response = self.server.sandbox.handle(request)
+        except Exception as exc:  # a bug in a fake: say so loudly instead of dropping the line
+            traceback.print_exc()
+            response = Response(500, {"message": f"sandbox error: {exc!r}"})
         if response.drop_connection:
             # A write whose effect happened but whose answer never arrives.
             self.close_connection = True
