@@ -1,5 +1,14 @@
-"""Fake Discord REST API v10 (placeholder until the fake is written)."""
+"""Fake Discord REST API v10, as a provisioning bot sees it.
 
+- ``platform``: :class:`FakeDiscord`, the routes, authentication and rate limits;
+- ``guilds`` / ``channels``: the handlers; ``state``: the objects in memory;
+- ``names``: :func:`normalize_channel_name`, Discord's rewriting of text channel names;
+- ``schema``: :func:`validate_request_body`, request bodies against Discord's OpenAPI description;
+- ``permissions``: permission bits and how Discord computes them; ``ratelimit``: buckets, 429s.
+"""
+
+from integrations.sandbox.discord.names import normalize_channel_name
 from integrations.sandbox.discord.platform import FakeDiscord
+from integrations.sandbox.discord.schema import validate_request_body
 
-__all__ = ["FakeDiscord"]
+__all__ = ["FakeDiscord", "normalize_channel_name", "validate_request_body"]
