@@ -1,4 +1,9 @@
-"""Fake GitHub REST API (placeholder until the fake is written)."""
+"""Fake GitHub REST API (v3): organizations, repositories, branch protection, a git database
+with real object ids, the contents API, and GitHub's rate limits and error shapes.
+
+Modules: ``platform`` (auth, limits, errors, options), ``repos``, ``protection``, ``git``,
+``contents``; ``gitobj`` (git objects), ``model`` (state), ``render`` (JSON shapes).
+"""
 
 from integrations.sandbox.github.platform import FakeGitHub
 
