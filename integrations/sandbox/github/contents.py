@@ -85,7 +85,7 @@ def get_contents(gh: FakeGitHub, request: Request) -> Response:
             200,
             repo.objects.blobs[entry.sha],
             {
-                "content-type": "application/vnd.github.raw; charset=utf-8",
+                "Content-Type": "application/vnd.github.raw; charset=utf-8",
                 "x-github-media-type": "github.v3; param=raw",
             },
         )
