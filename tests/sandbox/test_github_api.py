@@ -173,7 +173,7 @@ def test_protection_requires_the_four_keys(sandbox: RunningSandbox, gh: github.G
     assert missing_branch.json()["message"] == "Branch not found"
 
 
-def test_private_repo_on_free_plan_cannot_be_protected(gh: github.Github) -> None:
+def test_private_repo_on_free_plan_cannot_be_protected(gh: github.Github, sandbox_control) -> None:
     org = gh.get_organization("poor-org")
     assert org.plan.name == "free"
     private = org.create_repo("secret", private=True, auto_init=True)
@@ -188,6 +188,10 @@ def test_private_repo_on_free_plan_cannot_be_protected(gh: github.Github) -> Non
         )
     public = org.create_repo("open", private=False, auto_init=True)
     public.get_branch("main").edit_protection(required_approving_review_count=1)
+    # Staff upgrade the organization to Team: the same call now works.
+    sandbox_control.configure(github={"orgs": [{"login": "poor-org", "plan": "team"}]})
+    branch.edit_protection(required_approving_review_count=1)
+    assert private.get_branch("main").protected is True
 
 
 def test_contents_put_and_get(gh: github.Github, sandbox_control) -> None:
@@ -213,12 +217,14 @@ def test_contents_put_and_get(gh: github.Github, sandbox_control) -> None:
 
     updated = repo.update_file("docs/intro.md", "Edit intro", "Hello again\n", sha=current.sha)
     assert updated["content"].sha != current.sha
+    repo.create_file("docs/week 1.md", "Percent-encoded path", "Week 1\n")
+    assert repo.get_contents("docs/week 1.md").decoded_content == b"Week 1\n"
     listing = repo.get_contents("docs")
-    assert [item.name for item in listing] == ["intro.md"]
+    assert [item.name for item in listing] == ["intro.md", "week 1.md"]
     assert [item.type for item in repo.get_contents("")] == ["dir"]
     state = sandbox_control.state()["github"]["repos"]["course-org/contents"]
-    assert state["files"] == {"docs/intro.md": "Hello again\n"}
-    assert state["commits"] == 2
+    assert state["files"] == {"docs/intro.md": "Hello again\n", "docs/week 1.md": "Week 1\n"}
+    assert state["commits"] == 3
 
 
 def test_every_answer_carries_primary_rate_limit_headers(

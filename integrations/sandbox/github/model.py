@@ -145,13 +145,18 @@ class State:
                 f"invalid organization login {login!r}: use letters, digits and single hyphens, "
                 "not at either end, at most 39 characters"
             )
-        if plan not in PLANS:
-            raise ValueError(f"unknown plan {plan!r}: expected one of {', '.join(PLANS)}")
+        self.check_plan(plan)
         if login.lower() in self.orgs:
             raise ValueError(f"organization {login!r} already exists")
         org = Org(login=login, id=self.next_id("org"), plan=plan)
         self.orgs[login.lower()] = org
         return org
+
+    @staticmethod
+    def check_plan(plan: str) -> str:
+        if plan not in PLANS:
+            raise ValueError(f"unknown plan {plan!r}: expected one of {', '.join(PLANS)}")
+        return plan
 
     def org(self, login: str) -> Org | None:
         return self.orgs.get(login.lower())

@@ -10,15 +10,16 @@ Options (``reset(options)`` / ``configure(options)``, or ``{"github": {...}}`` o
 - ``primary_limit``: requests per hour (default 5000).
 - ``secondary_limit``: ``{"requests": N, "window": seconds}`` for content-creating requests
   (POST/PUT/PATCH/DELETE), or ``None`` (default) for no secondary limit.
-- ``orgs``: ``[{"login": ..., "plan": "free" | "team"}]`` organizations to create.
+- ``orgs``: ``[{"login": ..., "plan": "free" | "team"}]`` organizations to create (through
+  ``configure``, an existing organization gets the plan given: staff upgrading to Team).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from integrations.sandbox.core import Platform
 from integrations.sandbox.github.errors import DOCS_RATE, DOCS_SECONDARY, error_response
@@ -29,7 +30,7 @@ from integrations.sandbox.github.limits import (
     parse_primary,
     parse_secondary,
 )
-from integrations.sandbox.github.model import State
+from integrations.sandbox.github.model import ORG_LOGIN_RE, State
 from integrations.sandbox.http import Request, Response
 
 DEFAULT_TOKEN = "sandbox-github-token"
@@ -58,7 +59,13 @@ class FakeGitHub(Platform):
             module.register(self)
 
     def route(self, method: str, template: str, handler: GitHubHandler) -> None:
-        self.router.add(method, template, functools.partial(handler, self))
+        def bound(request: Request) -> Response:
+            # Clients percent-encode path parts (PyGithub quotes file paths and branch names);
+            # the router matched the raw path, so decode what it captured.
+            request.params = {key: unquote(value) for key, value in request.params.items()}
+            return handler(self, request)
+
+        self.router.add(method, template, bound)
 
     def repo_route(self, method: str, suffix: str, handler: GitHubHandler) -> None:
         """Register under ``/repos/{owner}/{repo}`` and ``/repositories/{repo_id}`` (redirects)."""
@@ -90,13 +97,21 @@ class FakeGitHub(Platform):
         orgs = options.get("orgs", [])
         if not isinstance(orgs, list) or not all(isinstance(org, dict) for org in orgs):
             raise ValueError('orgs must be a list of {"login": ..., "plan": ...}')
+        for org in orgs:
+            if set(org) - {"login", "plan"} or not ORG_LOGIN_RE.match(str(org.get("login"))):
+                raise ValueError(f'invalid organization {org!r}: expected {{"login", "plan"}}')
+            State.check_plan(org.get("plan", "team"))
         self.token = token
         if limit is not None:
             self.primary.limit = limit
         self.secondary = secondary
         for org in orgs:
-            if self.state.org(str(org.get("login", ""))) is None:
+            existing = self.state.org(str(org.get("login", "")))
+            if existing is None:
                 self.staff_create_org(**org)
+            else:
+                # Changing the plan of an existing organization: staff upgrading to Team.
+                existing.plan = self.state.check_plan(org.get("plan", existing.plan))
 
     def staff_create_org(self, login: str, plan: str = "team") -> dict[str, Any]:
         """Stand in for people creating an organization on GitHub (and choosing its plan)."""
