@@ -58,13 +58,18 @@ def resource_ensure(
     found = find() if find is not None and (look_first or not created) else None
     if found is None:
         found = create()
+    _confirm(resource, found)
+    ctx.progress += 1
+    return resource
+
+
+def _confirm(resource: ExternalResource, found: Found) -> None:
+    """The checkpoint: from here on, no run calls the platform for this resource again."""
     resource.external_id = found.external_id
     resource.url = found.url
     resource.data = found.data
     resource.state = ExternalResource.State.CONFIRMED
     resource.save(update_fields=["external_id", "url", "data", "state", "updated_at"])
-    ctx.progress += 1
-    return resource
 
 
 def resource_get(ctx: StepContext, *, provider: str, kind: str, key: str) -> ExternalResource:

@@ -1,5 +1,9 @@
 """Settings for the test suite: fast hashing, in-process tasks unless a test starts a worker."""
 
+import os
+import tempfile
+from pathlib import Path
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASES
 
@@ -9,5 +13,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not :memory:, so that the sandbox and runner threads see the same database.
-    DATABASES["default"]["TEST"] = {"NAME": "test-db.sqlite3"}
+    # A file, not :memory:, so that threads in a test see the same database and wait for each
+    # other's locks; one per process, so that two test runs on one machine never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"course-provisioning-test-{os.getpid()}.sqlite3")
+    }

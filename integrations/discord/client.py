@@ -297,7 +297,7 @@ class DiscordClient:
             "PUT",
             "/channels/{channel_id}/permissions/{overwrite_id}",
             params={"channel_id": channel_id, "overwrite_id": overwrite_id},
-            json={"type": type, "allow": str(allow), "deny": str(deny)},
+            json={"type": type, "allow": allow, "deny": deny},
             reason=reason,
         )
 
@@ -317,7 +317,8 @@ class DiscordClient:
             "POST",
             "/guilds/{guild_id}/roles",
             params={"guild_id": guild_id},
-            json={"name": name, "permissions": str(permissions), "mentionable": mentionable},
+            # Integers, as Discord's OpenAPI description types them (responses carry strings).
+            json={"name": name, "permissions": permissions, "mentionable": mentionable},
             reason=reason,
         )
 

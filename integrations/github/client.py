@@ -91,6 +91,8 @@ class GitHubClient:
             seconds_between_requests=None,
             # GitHub asks integrations to space writes at least a second apart.
             seconds_between_writes=seconds_between_writes or None,
+            # Objects are built without a request; only the calls we make reach GitHub. (Never
+            # pass ``lazy=`` to a getter: it copies the requester, and the copy is not audited.)
             lazy=True,
         )
         install_audit(self.github)
@@ -113,11 +115,12 @@ class GitHubClient:
         return RepoInfo.from_raw(repo.raw_data)
 
     def get_repo(self, name: str) -> RepoInfo:
-        repo = self._call(
+        raw = self._call(
             f"read repository {self.org}/{name}",
-            lambda: self.github.get_repo(f"{self.org}/{name}", lazy=False),
+            # Our instance is lazy: reading raw_data makes the one GET.
+            lambda: self.github.get_repo(f"{self.org}/{name}").raw_data,
         )
-        return RepoInfo.from_raw(repo.raw_data)
+        return RepoInfo.from_raw(raw)
 
     # -- seeding ------------------------------------------------------------------------------
     def commit_files(
@@ -131,7 +134,7 @@ class GitHubClient:
         harmless orphan, and moving the branch to where it already is changes nothing.
         """
         what = f"seed {self.org}/{name}"
-        repo = self.github.get_repo(f"{self.org}/{name}", lazy=True)
+        repo = self.github.get_repo(f"{self.org}/{name}")  # lazy: no request
         ref = self._call(what, lambda: repo.get_git_ref(f"heads/{branch}"))
         head = self._call(what, lambda: repo.get_git_commit(ref.object.sha))
         elements = [

@@ -42,7 +42,7 @@ class ChannelSpec:
 
     def overwrites_json(self) -> list[dict[str, Any]]:
         return [
-            {"id": id_, "type": type_, "allow": str(allow), "deny": str(deny)}
+            {"id": id_, "type": type_, "allow": allow, "deny": deny}
             for id_, type_, allow, deny in self.overwrites
         ]
 
@@ -196,7 +196,10 @@ def _align_overwrites(ctx: StepContext, channel: dict[str, Any], spec: ChannelSp
             ctx.discord.edit_channel_permission(
                 channel["id"], id_, type=type_, allow=allow, deny=deny, reason=_reason(ctx)
             )
-    channel["permission_overwrites"] = spec.overwrites_json()
+    channel["permission_overwrites"] = [
+        {**overwrite, "allow": str(overwrite["allow"]), "deny": str(overwrite["deny"])}
+        for overwrite in spec.overwrites_json()
+    ]
 
 
 def create_lecture_channels(ctx: StepContext) -> None:

@@ -8,6 +8,7 @@ and registers them in the pool, and an organization on GitHub's Team plan.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=0, help="Sandbox port (default: any).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        logging.getLogger("celery").setLevel(logging.WARNING)
+        logging.getLogger("kombu").setLevel(logging.ERROR)  # "no hostname": in-process broker
         with RunningSandbox(port=options["port"]) as sandbox:
             self._point_clients_at(sandbox)
             control = SandboxControl(sandbox.url)
@@ -100,7 +103,7 @@ class Command(BaseCommand):
                 f"    {resource.provider:<8} {resource.kind:<11} {resource.key:<40} "
                 f"{resource.url or resource.external_id}"
             )
-        guild = _find(state["discord"].get("guilds", []), "id", course.discord_guild_id)
+        guild = state["discord"]["guilds"].get(course.discord_guild_id)
         if guild:
             write(f"  Discord server {guild['name']!r}:")
             for role in guild.get("roles", []):
@@ -112,13 +115,22 @@ class Command(BaseCommand):
                 )
                 write(f"    channel #{channel['name']:<36} {overwrites}")
         for resource in course.resources.filter(kind="repository"):
-            repo = _find(state["github"].get("repos", []), "name", resource.key)
+            repo = state["github"]["repos"].get(f"{settings.GITHUB_ORG}/{resource.key}")
             if repo:
                 files = ", ".join(sorted(repo.get("files", {})))
                 write(f"  Repository {resource.url} (private={repo.get('private')})")
                 write(f"    files: {files}")
-                write(f"    commits: {repo.get('commits')}, protection: {repo.get('protection')}")
+                rules = repo["protection"].get(repo["default_branch"])
+                write(f"    commits on {repo['default_branch']}: {repo['commits']}")
+                write(f"    protection: {_describe(rules)}")
 
 
-def _find(items: list[dict[str, Any]], key: str, value: str) -> dict[str, Any] | None:
-    return next((item for item in items if item.get(key) == value), None)
+def _describe(rules: dict[str, Any] | None) -> str:
+    if not rules:
+        return "none"
+    reviews = rules.get("required_pull_request_reviews") or {}
+    return (
+        f"pull request with {reviews.get('required_approving_review_count', 0)} approval(s); "
+        f"force pushes {'allowed' if rules.get('allow_force_pushes') else 'blocked'}; "
+        f"deletions {'allowed' if rules.get('allow_deletions') else 'blocked'}"
+    )
