@@ -1,0 +1,71 @@
+"""Run Django in a child process with a controlled environment.
+
+Settings are read once per process, so every configuration under test gets its own interpreter,
+started from an empty environment (PATH only) plus exactly the variables the test sets.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = "config.settings.production"
+
+# A 64-character key from `openssl rand -hex 32`: long and varied enough for check --deploy.
+SECRET = "8f3c2a9d4b7e6f1a0c5d9e8b7a6f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d"
+
+# The variables production cannot start without, in live mode.
+REQUIRED_LIVE = {
+    "SECRET_KEY": SECRET,
+    "DATABASE_URL": "postgres://provisioning:secret@db.internal:5432/provisioning",
+    "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
+    "ALLOWED_HOSTS": "courses.example.edu",
+    "INTEGRATIONS_MODE": "live",
+    "DISCORD_BOT_TOKEN": "discord-bot-token",
+    "DISCORD_APPLICATION_ID": "123456789012345678",
+    "GITHUB_TOKEN": "github-token",
+    "GITHUB_ORG": "example-university",
+}
+
+# Every variable read anywhere in config/, set to a valid production value.
+EVERY_VARIABLE = {
+    **REQUIRED_LIVE,
+    "DJANGO_SETTINGS_MODULE": PRODUCTION,
+    "DEBUG": "false",
+    "CSRF_TRUSTED_ORIGINS": "https://courses.example.edu",
+    "SECURE_SSL_REDIRECT": "true",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "CONN_MAX_AGE": "60",
+    "LOG_LEVEL": "INFO",
+    "CELERY_TASK_SOFT_TIME_LIMIT": "600",
+    "CELERY_TASK_TIME_LIMIT": "660",
+    "INTEGRATIONS_CONNECT_TIMEOUT": "5",
+    "INTEGRATIONS_READ_TIMEOUT": "30",
+    "SANDBOX_URL": "http://sandbox:8001",
+    "DISCORD_API_URL": "https://discord.com/api/v10",
+    "GITHUB_API_URL": "https://api.github.com",
+    "API_KEY": "an-api-key",
+}
+
+
+def clean_env(**variables: str) -> dict[str, str]:
+    """PATH and the given variables, nothing inherited (no DATABASE_URL from CI, no .env)."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **variables}
+
+
+def run_python(
+    args: list[str], env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run this venv's interpreter from the project root."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
