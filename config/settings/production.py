@@ -10,10 +10,14 @@ import environ
 from config.env import ConfigError, env, fail_fast, parse_list, parse_url, require, validate
 from config.settings.base import *  # noqa: F403
 from config.settings.base import (
+    CELERY_BROKER_TRANSPORT_OPTIONS,
     CELERY_TASK_SOFT_TIME_LIMIT,
     CELERY_TASK_TIME_LIMIT,
     INTEGRATIONS_HTTP_TIMEOUT,
     LOGGING,
+    PROVISIONING_LEASE_SECONDS,
+    PROVISIONING_MAX_ATTEMPTS,
+    PROVISIONING_RETRY_BASE_SECONDS,
     SANDBOX_URL,
 )
 
@@ -52,13 +56,22 @@ if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
         "CELERY_TASK_SOFT_TIME_LIMIT is malformed: it must be positive and below "
         f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT})"
     )
-for _name, _seconds in zip(
-    ("INTEGRATIONS_CONNECT_TIMEOUT", "INTEGRATIONS_READ_TIMEOUT"),
-    INTEGRATIONS_HTTP_TIMEOUT,
-    strict=True,
-):
-    if not 0 < _seconds < float("inf"):
-        fail_fast(f"{_name} is malformed: expected a positive number of seconds")
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= CELERY_TASK_TIME_LIMIT:
+    # Redis would hand a still-running task to a second worker.
+    fail_fast(
+        "CELERY_VISIBILITY_TIMEOUT is malformed: it must exceed "
+        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT})"
+    )
+# Zero or negative values here mean "hang forever", "never retry" or "busy-loop": refuse them.
+for _name, _value in {
+    "INTEGRATIONS_CONNECT_TIMEOUT": INTEGRATIONS_HTTP_TIMEOUT[0],
+    "INTEGRATIONS_READ_TIMEOUT": INTEGRATIONS_HTTP_TIMEOUT[1],
+    "PROVISIONING_MAX_ATTEMPTS": PROVISIONING_MAX_ATTEMPTS,
+    "PROVISIONING_RETRY_BASE_SECONDS": PROVISIONING_RETRY_BASE_SECONDS,
+    "PROVISIONING_LEASE_SECONDS": PROVISIONING_LEASE_SECONDS,
+}.items():
+    if not 0 < _value < float("inf"):
+        fail_fast(f"{_name} is malformed: expected a positive number, got {_value}")
 
 
 def _parse_log_level(value: str) -> str:
@@ -87,6 +100,8 @@ if INTEGRATIONS_MODE == "live":
     )
     GITHUB_TOKEN = require("GITHUB_TOKEN", hint="a token with admin rights on GITHUB_ORG")
     GITHUB_ORG = require("GITHUB_ORG", hint="the organization that will own course repositories")
+    # base.py picks its defaults by *its* default mode (sandbox); live GitHub wants >= 1 s.
+    GITHUB_SECONDS_BETWEEN_WRITES = env.float("GITHUB_SECONDS_BETWEEN_WRITES", default=1.0)
 else:
     # Sandbox mode keeps the base settings' sandbox URLs and tokens; only the address can be wrong.
     validate("SANDBOX_URL", SANDBOX_URL, _http_url)

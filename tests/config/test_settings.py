@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from tests.config.helpers import EVERY_VARIABLE, PRODUCTION, REQUIRED_LIVE, clean_env, run_python
+from tests.config.helpers import (
+    EVERY_VARIABLE,
+    PRODUCTION,
+    REQUIRED_LIVE,
+    ROOT,
+    clean_env,
+    run_python,
+)
 
 UNSET = None
 
@@ -51,6 +59,18 @@ FAILURES: dict[str, tuple[dict[str, str | None], str]] = {
         "CELERY_TASK_SOFT_TIME_LIMIT",
     ),
     "abc-CELERY_TASK_TIME_LIMIT": ({"CELERY_TASK_TIME_LIMIT": "abc"}, "CELERY_TASK_TIME_LIMIT"),
+    "visibility-below-time-limit": (
+        {"CELERY_VISIBILITY_TIMEOUT": "600"},
+        "CELERY_VISIBILITY_TIMEOUT",
+    ),
+    "zero-PROVISIONING_MAX_ATTEMPTS": (
+        {"PROVISIONING_MAX_ATTEMPTS": "0"},
+        "PROVISIONING_MAX_ATTEMPTS",
+    ),
+    "typo-PROVISIONING_SKIP_UNAVAILABLE_PROTECTION": (
+        {"PROVISIONING_SKIP_UNAVAILABLE_PROTECTION": "sure"},
+        "PROVISIONING_SKIP_UNAVAILABLE_PROTECTION",
+    ),
     "loud-LOG_LEVEL": ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
     "ftp-GITHUB_API_URL": ({"GITHUB_API_URL": "ftp://api.github.com"}, "GITHUB_API_URL"),
     "bad-SANDBOX_URL": (
@@ -155,3 +175,49 @@ def test_base_settings_need_no_environment() -> None:
         "mode": "sandbox",
         "debug": True,
     }
+
+
+def test_production_defaults_are_live_ones() -> None:
+    """Base picks defaults by its own default mode (sandbox); production must not inherit them."""
+    code = (
+        "import json, django\n"
+        "from django.conf import settings as s\n"
+        "django.setup()\n"
+        "print(json.dumps({'mode': s.INTEGRATIONS_MODE, 'discord': s.DISCORD_API_URL,"
+        " 'github': s.GITHUB_API_URL, 'pause': s.GITHUB_SECONDS_BETWEEN_WRITES,"
+        " 'eager': s.CELERY_TASK_ALWAYS_EAGER, 'debug': s.DEBUG,"
+        " 'csrf': s.CSRF_TRUSTED_ORIGINS, 'level': s.LOGGING['root']['level']}))\n"
+    )
+    variables = {**REQUIRED_LIVE, "DJANGO_SETTINGS_MODULE": PRODUCTION, "LOG_LEVEL": "warning"}
+    del variables["INTEGRATIONS_MODE"]
+    variables["ALLOWED_HOSTS"] = "courses.example.edu,.lab.example.edu,*"
+    result = run_python(["-c", code], clean_env(**variables))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "mode": "live",
+        "discord": "https://discord.com/api/v10",
+        "github": "https://api.github.com",
+        "pause": 1.0,
+        "eager": False,
+        "debug": False,
+        "csrf": ["https://courses.example.edu", "https://*.lab.example.edu"],
+        "level": "WARNING",
+    }
+
+
+def _variables_read_in_config() -> set[str]:
+    pattern = re.compile(r"""(?:\benv\.\w+|\benv|\brequire)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+    names = {"DJANGO_SETTINGS_MODULE"}  # read by manage.py, wsgi.py and celery.py
+    for path in (ROOT / "config").rglob("*.py"):
+        names.update(pattern.findall(path.read_text()))
+    return names
+
+
+def test_every_variable_read_in_config_is_documented_and_tested() -> None:
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.MULTILINE)
+    )
+    read = _variables_read_in_config()
+    assert {"SECRET_KEY", "DATABASE_URL", "GITHUB_SECONDS_BETWEEN_WRITES"} <= read  # sanity
+    assert read - documented == set(), "document these in .env.example"
+    assert read - set(EVERY_VARIABLE) == set(), "add these to EVERY_VARIABLE in helpers.py"
