@@ -7,7 +7,7 @@ from github import Auth, Github
 
 from courses.models import Course
 from provisioning.services import provisioning_retry
-from tests.provisioning.conftest import ORG
+from tests.conftest import ORG
 
 pytestmark = pytest.mark.django_db
 

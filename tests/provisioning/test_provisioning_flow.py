@@ -12,6 +12,7 @@ from courses.models import Course
 from integrations.sandbox.discord.schema import validate_request_body_with_spec
 from provisioning.models import ExternalResource, ProvisioningStep
 from provisioning.runner import run_course
+from tests.conftest import ORG
 from tests.provisioning.checks import (
     SEEDED_FILES,
     assert_no_duplicates,
@@ -19,7 +20,6 @@ from tests.provisioning.checks import (
     guild_of,
     overwrites_of,
 )
-from tests.provisioning.conftest import ORG
 
 pytestmark = pytest.mark.django_db
 SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "discord-openapi.json"

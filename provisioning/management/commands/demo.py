@@ -75,7 +75,7 @@ class Command(BaseCommand):
         settings.DISCORD_BOT_TOKEN = "sandbox-discord-token"
         settings.GITHUB_TOKEN = "sandbox-github-token"
         settings.CELERY_TASK_ALWAYS_EAGER = True
-        celery_app.conf.task_always_eager = True
+        celery_app.conf.CELERY_TASK_ALWAYS_EAGER = True  # Django's name: namespace CELERY
 
     def _play_staff(self, control: SandboxControl) -> None:
         """Forget earlier demos, then do what staff do by hand on the real platforms."""

@@ -1,0 +1,151 @@
+"""End-to-end fixtures: a real Celery worker on Redis, PostgreSQL, the sandbox over HTTP.
+
+They need ``E2E_BROKER_URL`` (a Redis database the tests may flush) and ``DATABASE_URL`` on
+PostgreSQL, as ``.ci/run`` sets them. Without them the tests are skipped locally, and fail under
+``CI=true``: CI must never pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+
+from config.celery import app as celery_app
+from tests.conftest import ORG, Platforms
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def e2e_broker_url() -> str:
+    broker = os.environ.get("E2E_BROKER_URL", "")
+    if broker and connection.vendor == "postgresql":
+        return broker
+    reason = "end-to-end tests need E2E_BROKER_URL (Redis) and DATABASE_URL on PostgreSQL"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+class Worker:
+    """A ``celery worker`` process (prefork, 2 children) in its own process group."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool",
+                    "prefork",
+                    "--concurrency",
+                    "2",
+                    "--loglevel",
+                    "INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its children: no chance to acknowledge or clean up."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def broker_url(transactional_db) -> Iterator[str]:
+    """Route this process's task messages to Redis, on a flushed database."""
+    url = e2e_broker_url()
+    redis.Redis.from_url(url).flushdb()
+    # The app reads Django's CELERY_* names (namespace="CELERY"): set those, not the lowercase.
+    conf = celery_app.conf
+    saved = (conf.CELERY_BROKER_URL, conf.CELERY_TASK_ALWAYS_EAGER)
+    conf.CELERY_BROKER_URL, conf.CELERY_TASK_ALWAYS_EAGER = url, False
+    _forget_connections()
+    yield url
+    conf.CELERY_BROKER_URL, conf.CELERY_TASK_ALWAYS_EAGER = saved
+    _forget_connections()
+
+
+def _forget_connections() -> None:
+    """Drop the pools built from the previous broker URL (as Celery does after a fork)."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def worker(broker_url, platforms: Platforms, tmp_path) -> Iterator[Worker]:
+    db = connection.settings_dict
+    sandbox = platforms.sandbox
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        "CELERY_BROKER_URL": broker_url,
+        "INTEGRATIONS_MODE": "sandbox",
+        "DISCORD_API_URL": sandbox.discord_api_url,
+        "GITHUB_API_URL": sandbox.github_api_url,
+        "DISCORD_BOT_TOKEN": "sandbox-discord-token",
+        "GITHUB_TOKEN": "sandbox-github-token",
+        "GITHUB_ORG": ORG,
+        "GITHUB_SECONDS_BETWEEN_WRITES": "0",
+        "PROVISIONING_RETRY_BASE_SECONDS": "0.05",
+        "INTEGRATIONS_SAFE_RETRY_DELAY": "0.01",
+        # A killed run's claim goes stale fast, and its message comes back fast.
+        "PROVISIONING_LEASE_SECONDS": "3",
+        "CELERY_VISIBILITY_TIMEOUT": "4",
+    }
+    worker = Worker(env, tmp_path / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+    print(worker.tail())  # shown by pytest when the test failed
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, worker: Worker) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}\n--- worker log ---\n{worker.tail()}")
