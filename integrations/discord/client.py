@@ -109,7 +109,7 @@ class DiscordClient:
         headers = {}
         if reason:
             headers["X-Audit-Log-Reason"] = quote(reason[:512], safe=" ")
-        for _ in range(MAX_429_RESENDS + 1):
+        for resend in range(MAX_429_RESENDS + 1):
             self._wait_for_capacity(route_key)
             response = self._send(method, route, path, json, headers)
             self._remember_limits(route_key, response)
@@ -119,7 +119,7 @@ class DiscordClient:
             if response.headers.get("X-RateLimit-Global") or _json(response).get("global"):
                 with self._lock:
                     self._global_until = time.monotonic() + retry_after
-            if retry_after > self.max_wait:
+            if retry_after > self.max_wait or resend == MAX_429_RESENDS:
                 break
             time.sleep(retry_after)
         raise RateLimitedError(
