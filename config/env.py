@@ -18,6 +18,7 @@ import environ
 # SECURE_SSL_REDIRECT=ture would silently switch a protection off: we refuse it instead.
 _TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
 _FALSE = frozenset({"0", "false", "no", "off", "n", "f"})
+_NUMBERS = {int: "an integer", float: "a number"}
 
 
 class ConfigError(Exception):
@@ -48,16 +49,12 @@ class StrictEnv(environ.Env):
             if lowered in _FALSE:
                 return False
             raise ConfigError(f"expected true or false, got {value!r}")
-        if cast is float and isinstance(value, str):
+        if cast in _NUMBERS and isinstance(value, str):
+            # Plain int()/float(): django-environ would read "5s" or "1,5" as numbers.
             try:
-                return float(value)
+                return cast(value)
             except ValueError:
-                raise ConfigError(f"expected a number, got {value!r}") from None
-        if cast is int and isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                raise ConfigError(f"expected an integer, got {value!r}") from None
+                raise ConfigError(f"expected {_NUMBERS[cast]}, got {value!r}") from None
         return super().parse_value(value, cast)
 
     def get_value(
@@ -69,12 +66,10 @@ class StrictEnv(environ.Env):
     ) -> Any:
         try:
             return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
-        except ConfigError as exc:
-            fail_fast(f"{var} is malformed: {exc}")
         except environ.ImproperlyConfigured:
             # Only reached for a variable read without a default: say which one.
             fail_fast(f"{var} is required")
-        except (ValueError, TypeError) as exc:
+        except (ConfigError, ValueError, TypeError) as exc:
             fail_fast(f"{var} is malformed: {exc}")
         return None  # unreachable: fail_fast exits
 
@@ -89,7 +84,10 @@ class StrictEnv(environ.Env):
                 config = super().db_url(var, default=default, engine=engine)
         except (ValueError, KeyError, environ.ImproperlyConfigured) as exc:
             fail_fast(f"{var} is malformed: {exc}")
-        if not config.get("ENGINE"):
+        # An unknown scheme becomes the ENGINE as is ("postgress"), which fails at the first query
+        # instead; a dotted path is a custom backend and is left to Django.
+        engine_path = config.get("ENGINE", "")
+        if engine_path not in self.DB_SCHEMES.values() and "." not in engine_path:
             fail_fast(f"{var} is malformed: unknown database scheme, e.g. postgres://...")
         return config
 

@@ -27,29 +27,23 @@ from tests.config.helpers import (
 
 UNSET = None
 
-# id -> (changes to the fully configured live environment (UNSET removes), name the error must say)
+# id -> (changes to the fully configured live environment (UNSET removes), name the error must say).
+# How each type of value is parsed is tested in-process in test_env.py; these are end to end.
 FAILURES: dict[str, tuple[dict[str, str | None], str]] = {
     **{
         f"missing-{name}": ({name: UNSET}, name)
         for name in REQUIRED_LIVE
         if name != "INTEGRATIONS_MODE"
     },
-    "blank-SECRET_KEY": ({"SECRET_KEY": "   "}, "SECRET_KEY"),
     "short-SECRET_KEY": ({"SECRET_KEY": "too-short-for-production"}, "SECRET_KEY"),
     "mysql-DATABASE_URL": ({"DATABASE_URL": "mysql://user:pw@db:3306/app"}, "DATABASE_URL"),
     "nonsense-DATABASE_URL": ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
     "nonsense-CELERY_BROKER_URL": ({"CELERY_BROKER_URL": "nonsense"}, "CELERY_BROKER_URL"),
-    "amqp-CELERY_BROKER_URL": ({"CELERY_BROKER_URL": "amqp://rabbit//"}, "CELERY_BROKER_URL"),
     "empty-ALLOWED_HOSTS": ({"ALLOWED_HOSTS": " , "}, "ALLOWED_HOSTS"),
     "abc-DISCORD_APPLICATION_ID": ({"DISCORD_APPLICATION_ID": "abc"}, "DISCORD_APPLICATION_ID"),
     "foo-INTEGRATIONS_MODE": ({"INTEGRATIONS_MODE": "foo"}, "INTEGRATIONS_MODE"),
     "abc-CONN_MAX_AGE": ({"CONN_MAX_AGE": "abc"}, "CONN_MAX_AGE"),
     "typo-SECURE_SSL_REDIRECT": ({"SECURE_SSL_REDIRECT": "ture"}, "SECURE_SSL_REDIRECT"),
-    "abc-SECURE_HSTS_SECONDS": ({"SECURE_HSTS_SECONDS": "a year"}, "SECURE_HSTS_SECONDS"),
-    "unit-INTEGRATIONS_CONNECT_TIMEOUT": (
-        {"INTEGRATIONS_CONNECT_TIMEOUT": "5s"},
-        "INTEGRATIONS_CONNECT_TIMEOUT",
-    ),
     "zero-INTEGRATIONS_READ_TIMEOUT": (
         {"INTEGRATIONS_READ_TIMEOUT": "0"},
         "INTEGRATIONS_READ_TIMEOUT",
@@ -58,18 +52,9 @@ FAILURES: dict[str, tuple[dict[str, str | None], str]] = {
         {"CELERY_TASK_SOFT_TIME_LIMIT": "900"},
         "CELERY_TASK_SOFT_TIME_LIMIT",
     ),
-    "abc-CELERY_TASK_TIME_LIMIT": ({"CELERY_TASK_TIME_LIMIT": "abc"}, "CELERY_TASK_TIME_LIMIT"),
     "visibility-below-time-limit": (
         {"CELERY_VISIBILITY_TIMEOUT": "600"},
         "CELERY_VISIBILITY_TIMEOUT",
-    ),
-    "zero-PROVISIONING_MAX_ATTEMPTS": (
-        {"PROVISIONING_MAX_ATTEMPTS": "0"},
-        "PROVISIONING_MAX_ATTEMPTS",
-    ),
-    "typo-PROVISIONING_SKIP_UNAVAILABLE_PROTECTION": (
-        {"PROVISIONING_SKIP_UNAVAILABLE_PROTECTION": "sure"},
-        "PROVISIONING_SKIP_UNAVAILABLE_PROTECTION",
     ),
     "loud-LOG_LEVEL": ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
     "ftp-GITHUB_API_URL": ({"GITHUB_API_URL": "ftp://api.github.com"}, "GITHUB_API_URL"),
