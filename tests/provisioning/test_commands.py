@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from courses.models import Course
 from provisioning.models import DiscordServer
 
-# transaction=True: the command enqueues on commit, which a test wrapped in a transaction never reaches.
+# transaction=True: the command enqueues on commit, which a test inside a transaction never reaches.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
