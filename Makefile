@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: install demo test lint format sandbox bench clean
+.PHONY: install demo test lint format sandbox bench-calls clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+## Benchmark: Discord and GitHub reads/writes per course, first run and re-run.
+bench-calls: install
+	$(PY) benchmarks/calls_per_course.py
 
 ## Serve the sandbox standalone on port 8001.
 sandbox: install
