@@ -12,6 +12,7 @@ from django.conf import settings
 from courses.models import Course
 from integrations.discord.client import DiscordClient
 from integrations.github.client import GitHubClient
+from integrations.ratelimit import parse_windows
 from provisioning.models import ProvisioningStep
 
 
@@ -23,6 +24,7 @@ def discord_client() -> DiscordClient:
         max_wait=settings.PROVISIONING_MAX_INLINE_WAIT_SECONDS,
         safe_retries=settings.INTEGRATIONS_SAFE_RETRIES,
         safe_retry_delay=settings.INTEGRATIONS_SAFE_RETRY_DELAY,
+        global_limit=settings.DISCORD_GLOBAL_LIMIT,
     )
 
 
@@ -35,6 +37,8 @@ def github_client() -> GitHubClient:
         seconds_between_writes=settings.GITHUB_SECONDS_BETWEEN_WRITES,
         safe_retries=settings.INTEGRATIONS_SAFE_RETRIES,
         safe_retry_delay=settings.INTEGRATIONS_SAFE_RETRY_DELAY,
+        write_budget=parse_windows(settings.GITHUB_WRITE_BUDGET),
+        max_wait=settings.PROVISIONING_MAX_INLINE_WAIT_SECONDS,
     )
 
 

@@ -12,9 +12,18 @@ import pytest
 
 from courses.models import Course
 from courses.services import LabGroupInput, course_create
+from integrations.ratelimit import _store_for
 from integrations.sandbox.control_client import SandboxControl
 from integrations.sandbox.server import RunningSandbox
 from provisioning.pool import discord_server_add
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Each test starts with no bucket, pause or booking left by another."""
+    _store_for.cache_clear()
+    yield
+    _store_for.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -143,9 +143,18 @@ INTEGRATIONS_HTTP_TIMEOUT = (
 INTEGRATIONS_SAFE_RETRIES = env.int("INTEGRATIONS_SAFE_RETRIES", default=2)
 INTEGRATIONS_SAFE_RETRY_DELAY = env.float("INTEGRATIONS_SAFE_RETRY_DELAY", default=0.5)
 
-# Pause between two GitHub writes of one client; GitHub asks for at least a second.
+# GitHub writes (content-creating requests) of one token, paced across all workers: at most
+# these many per window, and this far apart. GitHub publishes 80 a minute and 500 an hour.
+GITHUB_WRITE_BUDGET = env.str("GITHUB_WRITE_BUDGET", default="70/60,450/3600")
 GITHUB_SECONDS_BETWEEN_WRITES = env.float(
     "GITHUB_SECONDS_BETWEEN_WRITES", default=0.0 if _sandbox else 1.0
+)
+# Discord's global limit is 50 requests a second per bot; stay under it.
+DISCORD_GLOBAL_LIMIT = env.int("DISCORD_GLOBAL_LIMIT", default=45)
+# Where workers share rate-limit state. Default: the broker when it is Redis; empty = in-process.
+RATE_LIMIT_REDIS_URL = env.str(
+    "RATE_LIMIT_REDIS_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
 )
 
 # --- Provisioning ---------------------------------------------------------------------------

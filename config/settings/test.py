@@ -12,6 +12,7 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
+RATE_LIMIT_REDIS_URL = ""  # in-process limits, forgotten between tests (tests/conftest.py)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that threads in a test see the same database and wait for each
     # other's locks; one per process, so that two test runs on one machine never share it.

@@ -10,9 +10,7 @@ because a 429 has no effect. Any other failure is raised as a typed error, never
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -26,18 +24,14 @@ from integrations.errors import (
     RateLimitedError,
     TransientError,
 )
+from integrations.ratelimit import LimitStore, limit_store, token_key
 
 USER_AGENT = "DiscordBot (https://github.com/course-provisioning/course-provisioning, 0.1.0)"
 MAJOR_PARAMETERS = ("guild_id", "channel_id", "webhook_id")
 # Discord answers these 400 codes when a write limit was hit: slow down, then it works.
 RATE_LIMIT_CODES = {20028, 20029, 130000}
 MAX_429_RESENDS = 3
-
-
-@dataclass
-class _Bucket:
-    remaining: int
-    reset_at: float  # time.monotonic() when the bucket refills
+MAX_CAPACITY_CHECKS = 5
 
 
 class DiscordClient:
@@ -52,7 +46,9 @@ class DiscordClient:
         max_wait: float = 30.0,
         safe_retries: int = 2,
         safe_retry_delay: float = 0.5,
+        global_limit: int = 45,
         session: requests.Session | None = None,
+        store: LimitStore | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
@@ -63,10 +59,10 @@ class DiscordClient:
         self.safe_retry_delay = safe_retry_delay
         self.session = session or requests.Session()
         self.session.headers.update({"Authorization": f"Bot {token}", "User-Agent": USER_AGENT})
-        self._lock = threading.Lock()
-        self._bucket_of_route: dict[tuple[str, str], str] = {}
-        self._buckets: dict[tuple[str, str], _Bucket] = {}
-        self._global_until = 0.0
+        # Buckets and pauses are the bot's, shared by every worker (see integrations.ratelimit).
+        self.store = store or limit_store()
+        self.global_limit = global_limit
+        self._key = f"discord:{token_key(token)}"
 
     # -- the choke point ----------------------------------------------------------------------
     def request(
@@ -117,8 +113,9 @@ class DiscordClient:
                 return self._result(method, route, response)
             retry_after = _retry_after(response)
             if response.headers.get("X-RateLimit-Global") or _json(response).get("global"):
-                with self._lock:
-                    self._global_until = time.monotonic() + retry_after
+                self.store.pause(f"{self._key}:global", retry_after)
+            else:
+                self._bucket_spent(route_key, retry_after)
             if retry_after > self.max_wait or resend == MAX_429_RESENDS:
                 break
             time.sleep(retry_after)
@@ -172,21 +169,43 @@ class DiscordClient:
 
     # -- rate limits --------------------------------------------------------------------------
     def _wait_for_capacity(self, route_key: tuple[str, str]) -> None:
-        with self._lock:
-            now = time.monotonic()
-            wait = max(0.0, self._global_until - now)
-            bucket_id = self._bucket_of_route.get(route_key)
-            bucket = self._buckets.get((bucket_id, route_key[1])) if bucket_id else None
-            if bucket and bucket.remaining <= 0 and bucket.reset_at > now:
-                wait = max(wait, bucket.reset_at - now)
+        """Wait for the global pause, the route's bucket and a slot under the global limit."""
+        for _ in range(MAX_CAPACITY_CHECKS):
+            wait = self.store.paused_for(f"{self._key}:global")
+            bucket = self._bucket_key(route_key)
+            if not wait and bucket:
+                wait = self.store.bucket_take(bucket)
+            if not wait:
+                wait = self.store.reserve(
+                    f"{self._key}:global-window", [(self.global_limit, 1.0)], 0, self.max_wait
+                )
+                self._sleep_or_defer(wait)
+                return
+            self._sleep_or_defer(wait)
+        raise RateLimitedError(
+            "Discord rate limit: no capacity after repeated waits",
+            provider=self.provider,
+            retry_after=1.0,
+        )
+
+    def _sleep_or_defer(self, wait: float) -> None:
         if wait > self.max_wait:
             raise RateLimitedError(
-                f"Discord rate limit: bucket empty for {wait:.1f}s",
+                f"Discord rate limit: capacity in {wait:.1f}s",
                 provider=self.provider,
                 retry_after=wait,
             )
         if wait > 0:
             time.sleep(wait)
+
+    def _bucket_key(self, route_key: tuple[str, str]) -> str | None:
+        bucket_id = self.store.recall(f"{self._key}:route:{route_key[0]}")
+        return f"{self._key}:bucket:{bucket_id}:{route_key[1]}" if bucket_id else None
+
+    def _bucket_spent(self, route_key: tuple[str, str], retry_after: float) -> None:
+        bucket = self._bucket_key(route_key)
+        if bucket:
+            self.store.bucket_update(bucket, 0, retry_after)
 
     def _remember_limits(self, route_key: tuple[str, str], response: requests.Response) -> None:
         bucket_id = response.headers.get("X-RateLimit-Bucket")
@@ -195,12 +214,13 @@ class DiscordClient:
         if not (bucket_id and remaining is not None and reset_after is not None):
             return
         try:
-            bucket = _Bucket(int(remaining), time.monotonic() + float(reset_after))
+            remaining_count, reset_seconds = int(remaining), float(reset_after)
         except ValueError:
             return
-        with self._lock:
-            self._bucket_of_route[route_key] = bucket_id
-            self._buckets[(bucket_id, route_key[1])] = bucket
+        self.store.remember(f"{self._key}:route:{route_key[0]}", bucket_id)
+        self.store.bucket_update(
+            f"{self._key}:bucket:{bucket_id}:{route_key[1]}", remaining_count, reset_seconds
+        )
 
     # -- answers ------------------------------------------------------------------------------
     def _result(self, method: str, route: str, response: requests.Response) -> Any:

@@ -1,4 +1,4 @@
-"""Audit every HTTP request PyGithub sends.
+"""Audit every HTTP request PyGithub sends, and hold it back while a shared limit says so.
 
 PyGithub creates its connection from a class stored on its ``Requester``; the public
 ``Requester.injectConnectionClasses`` swaps it for the whole process, which would also audit
@@ -17,6 +17,7 @@ from github import Github
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass
 
 from audit.services import audit_log_record
+from integrations.github.limits import GitHubLimits
 
 # Ids and names in GitHub paths, replaced by placeholders to give a route template.
 _ROUTE_RULES = [
@@ -38,11 +39,14 @@ def route_template(path: str, prefix: str) -> str:
 
 
 class _AuditedMixin:
-    """Time the exchange and write one audit row, whether it answered or failed."""
+    """Obey the shared limits, time the exchange, write one audit row whatever happened."""
 
     api_prefix = ""
+    limits: GitHubLimits | None = None
 
     def getresponse(self) -> Any:
+        if self.limits is not None:
+            self.limits.before(self.verb)
         started = time.monotonic()
         method, path = self.verb, self.url
         url = f"{self.protocol}://{self.host}:{self.port}{path}"
@@ -54,6 +58,8 @@ class _AuditedMixin:
             raise
         text = response.read() if not self.stream else ""
         _record(method, path, url, body, response.status, text, started, "", self.api_prefix)
+        if self.limits is not None:
+            self.limits.after(response.status, dict(response.getheaders()))
         return response
 
 
@@ -92,14 +98,12 @@ def _parse(raw: Any) -> Any:
         return str(raw)[:2000]
 
 
-def install_audit(github: Github) -> None:
-    """Make ``github`` audit each request; ids in paths become a route template."""
+def install_audit(github: Github, limits: GitHubLimits | None = None) -> None:
+    """Make ``github`` obey ``limits`` and audit each request (ids in paths become a template)."""
     requester = github.requester
-    prefix = urlsplit(requester.base_url).path.rstrip("/")
-    http = type("AuditedHTTP", (_AuditedMixin, HTTPRequestsConnectionClass), {"api_prefix": prefix})
-    https = type(
-        "AuditedHTTPS", (_AuditedMixin, HTTPSRequestsConnectionClass), {"api_prefix": prefix}
-    )
+    attributes = {"api_prefix": urlsplit(requester.base_url).path.rstrip("/"), "limits": limits}
+    http = type("AuditedHTTP", (_AuditedMixin, HTTPRequestsConnectionClass), attributes)
+    https = type("AuditedHTTPS", (_AuditedMixin, HTTPSRequestsConnectionClass), attributes)
     scheme = urlsplit(requester.base_url).scheme
     # Name-mangled private attribute of PyGithub's Requester (checked by our client tests).
     requester._Requester__connectionClass = https if scheme == "https" else http  # type: ignore[attr-defined]

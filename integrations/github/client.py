@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -29,6 +29,8 @@ from integrations.errors import (
     TransientError,
 )
 from integrations.github.audited import install_audit
+from integrations.github.limits import GitHubLimits
+from integrations.ratelimit import LimitStore, Window, limit_store, token_key
 
 T = TypeVar("T")
 
@@ -79,6 +81,9 @@ class GitHubClient:
         seconds_between_writes: float = 1.0,
         safe_retries: int = 2,
         safe_retry_delay: float = 0.5,
+        write_budget: Sequence[Window] = ((70, 60.0), (450, 3600.0)),
+        max_wait: float = 60.0,
+        store: LimitStore | None = None,
     ) -> None:
         self.org = org
         self.safe_retries = safe_retries
@@ -88,14 +93,21 @@ class GitHubClient:
             base_url=api_url.rstrip("/"),
             timeout=int(timeout),
             retry=None,
+            # Pacing is ours, shared by every worker (GitHubLimits), not PyGithub's per instance.
             seconds_between_requests=None,
-            # GitHub asks integrations to space writes at least a second apart.
-            seconds_between_writes=seconds_between_writes or None,
+            seconds_between_writes=None,
             # Objects are built without a request; only the calls we make reach GitHub. (Never
             # pass ``lazy=`` to a getter: it copies the requester, and the copy is not audited.)
             lazy=True,
         )
-        install_audit(self.github)
+        limits = GitHubLimits(
+            store=store or limit_store(),
+            key=f"github:{token_key(token)}",
+            write_windows=write_budget,
+            write_spacing=seconds_between_writes,
+            max_wait=max_wait,
+        )
+        install_audit(self.github, limits)
 
     # -- repositories -------------------------------------------------------------------------
     def create_repo(self, name: str, *, description: str) -> RepoInfo:

@@ -17,6 +17,7 @@ import responses
 import integrations.discord.client as discord_client
 import integrations.sandbox.discord.names as sandbox_names
 from audit.context import audit_scope
+from integrations import ratelimit
 from integrations.discord import names, permissions
 from integrations.discord.client import DiscordClient
 from integrations.errors import (
@@ -62,6 +63,7 @@ class FakeClock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(discord_client, "time", fake)
+    monkeypatch.setattr(ratelimit, "time", fake)  # the shared limits' clock too
     return fake
 
 

@@ -1,0 +1,59 @@
+"""GitHub's limits, obeyed by every worker sharing a token.
+
+- Content-creating requests (every method but GET) are paced to ``GITHUB_WRITE_BUDGET`` (by
+  default 70 a minute and 450 an hour, under GitHub's published 80 and 500) and spaced
+  ``GITHUB_SECONDS_BETWEEN_WRITES`` apart, as GitHub asks.
+- A secondary-limit answer (403/429 with ``retry-after``) pauses the token for that long; an
+  exhausted primary limit (``x-ratelimit-remaining: 0``) pauses it until ``x-ratelimit-reset``.
+
+A wait up to ``max_wait`` is slept; a longer one raises :class:`RateLimitedError`, and the task is
+re-scheduled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from integrations.errors import RateLimitedError
+from integrations.ratelimit import LimitStore, Window
+
+
+@dataclass
+class GitHubLimits:
+    store: LimitStore
+    key: str  # derived from the token
+    write_windows: Sequence[Window]
+    write_spacing: float
+    max_wait: float
+
+    def before(self, method: str) -> None:
+        wait = self.store.paused_for(self.key)
+        if wait <= self.max_wait and method != "GET":
+            wait = max(
+                wait,
+                self.store.reserve(
+                    f"{self.key}:writes", self.write_windows, self.write_spacing, self.max_wait
+                ),
+            )
+        if wait > self.max_wait:
+            raise RateLimitedError(
+                f"GitHub rate limit: next request in {wait:.0f}s",
+                provider="github",
+                retry_after=wait,
+            )
+        if wait > 0:
+            time.sleep(wait)
+
+    def after(self, status: int, headers: Mapping[str, str]) -> None:
+        headers = {name.lower(): value for name, value in headers.items()}
+        try:
+            if status in (403, 429) and "retry-after" in headers:
+                self.store.pause(self.key, max(1.0, float(headers["retry-after"])))
+            elif headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+                self.store.pause(
+                    self.key, max(1.0, float(headers["x-ratelimit-reset"]) - time.time())
+                )
+        except ValueError:
+            pass  # a malformed header: the error itself still reaches the caller

@@ -1,0 +1,232 @@
+"""Rate limits shared by every worker: in Redis when there is one, in-process otherwise.
+
+A platform's limits are per token (GitHub) or per bot (Discord), not per process, so the state
+lives where every worker sees it. Three primitives cover both platforms:
+
+- :meth:`LimitStore.reserve`: pace requests to budgets such as "70 per 60 s and 450 per hour,
+  at least 1 s apart". It books the earliest slot that keeps every window under its limit and
+  says how long to wait for it; booking ahead keeps workers from stampeding when a slot frees.
+- :meth:`LimitStore.bucket_take` / :meth:`LimitStore.bucket_update`: Discord's buckets, learnt
+  from response headers (remaining, reset-after), spent one request at a time.
+- :meth:`LimitStore.pause` / :meth:`LimitStore.paused_for`: "everybody wait N seconds", after a
+  429 with ``global``, a GitHub secondary-limit answer or an exhausted primary limit.
+
+Waits are returned, never slept here: the client sleeps a short wait and turns a long one into a
+:class:`~integrations.errors.RateLimitedError`, so the task is re-scheduled instead of holding a
+worker for minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Sequence
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+
+Window = tuple[int, float]  # (limit, seconds)
+
+
+class LimitStore(Protocol):
+    def reserve(
+        self, key: str, windows: Sequence[Window], spacing: float, horizon: float
+    ) -> float: ...
+
+    def bucket_take(self, key: str) -> float: ...
+
+    def bucket_update(self, key: str, remaining: int, reset_after: float) -> None: ...
+
+    def pause(self, key: str, seconds: float) -> None: ...
+
+    def paused_for(self, key: str) -> float: ...
+
+    def remember(self, key: str, value: str) -> None: ...
+
+    def recall(self, key: str) -> str | None: ...
+
+
+def earliest_slot(
+    booked: list[float], now: float, windows: Sequence[Window], spacing: float
+) -> float:
+    """The first time >= now at which one more request keeps every window under its limit.
+
+    ``booked`` holds the times of requests sent or booked, oldest first. A window (L, W) admits a
+    request at t when fewer than L booked times lie in (t - W, t]: so t must come at least W after
+    the L-th most recent booking.
+    """
+    slot = now
+    if booked and spacing:
+        slot = max(slot, booked[-1] + spacing)
+    for limit, seconds in windows:
+        if len(booked) >= limit:
+            slot = max(slot, booked[-limit] + seconds)
+    return slot
+
+
+class LocalStore:
+    """One process's limits: the embedded default, where nothing else shares the token."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._booked: dict[str, list[float]] = {}
+        self._buckets: dict[str, tuple[int, float]] = {}
+        self._paused: dict[str, float] = {}
+        self._values: dict[str, str] = {}
+
+    def reserve(self, key: str, windows: Sequence[Window], spacing: float, horizon: float) -> float:
+        now = time.time()
+        longest = max((seconds for _, seconds in windows), default=spacing)
+        with self._lock:
+            booked = [t for t in self._booked.get(key, []) if t > now - longest]
+            slot = earliest_slot(booked, now, windows, spacing)
+            if slot - now <= horizon:
+                booked.append(slot)
+            self._booked[key] = booked
+        return slot - now
+
+    def bucket_take(self, key: str) -> float:
+        now = time.time()
+        with self._lock:
+            remaining, reset_at = self._buckets.get(key, (1, 0.0))
+            if reset_at <= now:
+                return 0.0  # unknown or refilled: the answer's headers will tell
+            if remaining > 0:
+                self._buckets[key] = (remaining - 1, reset_at)
+                return 0.0
+            return reset_at - now
+
+    def bucket_update(self, key: str, remaining: int, reset_after: float) -> None:
+        with self._lock:
+            self._buckets[key] = (remaining, time.time() + reset_after)
+
+    def pause(self, key: str, seconds: float) -> None:
+        with self._lock:
+            self._paused[key] = max(self._paused.get(key, 0.0), time.time() + seconds)
+
+    def paused_for(self, key: str) -> float:
+        with self._lock:
+            return max(0.0, self._paused.get(key, 0.0) - time.time())
+
+    def remember(self, key: str, value: str) -> None:
+        with self._lock:
+            self._values[key] = value
+
+    def recall(self, key: str) -> str | None:
+        with self._lock:
+            return self._values.get(key)
+
+
+# Sliding windows on a sorted set of booked times; one script, so the check and the booking are
+# atomic across workers. ARGV: now, spacing, horizon, ttl, then pairs of (limit, seconds).
+_RESERVE = """
+local now = tonumber(ARGV[1])
+local spacing = tonumber(ARGV[2])
+local horizon = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
+local slot = now
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] and spacing > 0 then slot = math.max(slot, tonumber(last[2]) + spacing) end
+for i = 5, #ARGV, 2 do
+  local limit = tonumber(ARGV[i])
+  local seconds = tonumber(ARGV[i + 1])
+  local nth = redis.call('ZRANGE', KEYS[1], -limit, -limit, 'WITHSCORES')
+  if nth[2] and redis.call('ZCARD', KEYS[1]) >= limit then
+    slot = math.max(slot, tonumber(nth[2]) + seconds)
+  end
+end
+if slot - now <= horizon then
+  redis.call('ZADD', KEYS[1], slot, string.format('%.6f-%d', slot, redis.call('INCR', KEYS[2])))
+  redis.call('EXPIRE', KEYS[1], math.ceil(ttl + horizon))
+  redis.call('EXPIRE', KEYS[2], math.ceil(ttl + horizon))
+end
+return tostring(slot - now)
+"""
+
+_BUCKET_TAKE = """
+local now = tonumber(ARGV[1])
+local state = redis.call('HMGET', KEYS[1], 'remaining', 'reset_at')
+local reset_at = tonumber(state[2])
+if not reset_at or reset_at <= now then return '0' end
+local remaining = tonumber(state[1])
+if remaining > 0 then
+  redis.call('HINCRBY', KEYS[1], 'remaining', -1)
+  return '0'
+end
+return tostring(reset_at - now)
+"""
+
+
+class RedisStore:
+    """Limits shared by every worker through Redis."""
+
+    def __init__(self, url: str, prefix: str = "ratelimit:") -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.prefix = prefix
+        self._reserve = self.redis.register_script(_RESERVE)
+        self._bucket_take = self.redis.register_script(_BUCKET_TAKE)
+
+    def reserve(self, key: str, windows: Sequence[Window], spacing: float, horizon: float) -> float:
+        ttl = max([seconds for _, seconds in windows] + [spacing, 1.0])
+        args: list[float] = [time.time(), spacing, horizon, ttl]
+        for limit, seconds in windows:
+            args += [limit, seconds]
+        keys = [self.prefix + key, self.prefix + key + ":seq"]
+        return float(self._reserve(keys=keys, args=args))
+
+    def bucket_take(self, key: str) -> float:
+        return float(self._bucket_take(keys=[self.prefix + key], args=[time.time()]))
+
+    def bucket_update(self, key: str, remaining: int, reset_after: float) -> None:
+        name = self.prefix + key
+        pipe = self.redis.pipeline()
+        pipe.hset(name, mapping={"remaining": remaining, "reset_at": time.time() + reset_after})
+        pipe.expire(name, max(1, int(reset_after) + 60))
+        pipe.execute()
+
+    def pause(self, key: str, seconds: float) -> None:
+        until = time.time() + seconds
+        name = self.prefix + "pause:" + key
+        current = self.redis.get(name)
+        if current is None or float(current) < until:
+            self.redis.set(name, until, ex=max(1, int(seconds) + 1))
+
+    def paused_for(self, key: str) -> float:
+        value = self.redis.get(self.prefix + "pause:" + key)
+        return max(0.0, float(value) - time.time()) if value is not None else 0.0
+
+    def remember(self, key: str, value: str) -> None:
+        self.redis.set(self.prefix + "value:" + key, value, ex=24 * 3600)
+
+    def recall(self, key: str) -> str | None:
+        value = self.redis.get(self.prefix + "value:" + key)
+        return value.decode() if value is not None else None
+
+
+@cache
+def _store_for(url: str) -> LimitStore:
+    return RedisStore(url) if url else LocalStore()
+
+
+def limit_store() -> LimitStore:
+    """The store every client of this process uses (Redis when RATE_LIMIT_REDIS_URL is set)."""
+    return _store_for(settings.RATE_LIMIT_REDIS_URL)
+
+
+def token_key(token: str) -> str:
+    """Limits are per credential; keys carry a digest of it, never the secret itself."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def parse_windows(text: str) -> list[Window]:
+    """``"70/60,450/3600"`` → ``[(70, 60.0), (450, 3600.0)]``."""
+    windows = []
+    for part in filter(None, (item.strip() for item in text.split(","))):
+        limit, _, seconds = part.partition("/")
+        windows.append((int(limit), float(seconds)))
+    return windows

@@ -1,0 +1,50 @@
+"""Provisioning against platforms that enforce their limits: paced, not punished."""
+
+from __future__ import annotations
+
+import pytest
+
+from courses.models import Course
+
+pytestmark = pytest.mark.django_db
+
+
+def test_github_writes_are_paced_under_the_secondary_limit(platforms, provision, settings):
+    # The fake GitHub allows 6 content-creating requests per 2 s; we budget one less, the margin
+    # for the time between booking a slot and the request's arrival.
+    platforms.control.configure(github={"secondary_limit": {"requests": 6, "window": 2}})
+    settings.GITHUB_WRITE_BUDGET = "5/2"
+    platforms.add_servers(2)
+
+    lecture = provision(name="Paced", type="LECTURE")
+    lab = provision(name="Paced Lab", type="LABORATORY", groups=("A", "B"))
+
+    assert lecture.status == lab.status == Course.Status.COMPLETED
+    github = platforms.state()["github"]
+    assert github["counters"]["secondary_limited"] == 0
+    writes = [e for e in platforms.requests("github") if e["method"] != "GET"]
+    assert len(writes) == 15  # 5 per repository, no more
+
+
+def test_a_secondary_limit_answer_pauses_then_the_step_succeeds(platforms, provision, settings):
+    platforms.control.configure(github={"secondary_limit": {"requests": 3, "window": 1}})
+    settings.GITHUB_WRITE_BUDGET = "100/1"  # a budget above the platform's limit
+    platforms.add_servers(1)
+
+    course = provision(name="Punished", type="LECTURE")
+
+    assert course.status == Course.Status.COMPLETED
+    assert platforms.state()["github"]["counters"]["secondary_limited"] >= 1
+
+
+def test_discord_429s_are_waited_out(platforms, provision):
+    platforms.control.configure(discord={"rate_limit": {"limit": 2, "window": 0.5}})
+    platforms.add_servers(1)
+
+    course = provision(name="Bucketed", type="LABORATORY", groups=("A", "B", "C", "D"))
+
+    assert course.status == Course.Status.COMPLETED
+    # The first request of a bucket cannot know its limit; after that, the headers are obeyed.
+    limited = platforms.state()["discord"]["counters"].get("rate_limited", 0)
+    buckets = {(e["method"], e["route"]) for e in platforms.requests("discord")}
+    assert limited <= len(buckets)
