@@ -38,3 +38,40 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.route} -> {self.response_status}"
+
+
+class SystemEvent(models.Model):
+    """Something an operator must notice: recovered runs, exhausted retries, limits hit..."""
+
+    class Kind(models.TextChoices):
+        ORPHANED_RUN_RECOVERED = "orphaned_run_recovered", "Orphaned run recovered"
+        RETRIES_EXHAUSTED = "retries_exhausted", "Retries exhausted"
+        RATE_LIMITED = "rate_limited", "Rate limit hit"
+        DUPLICATE_RUN_PREVENTED = "duplicate_run_prevented", "Duplicate run prevented"
+        CONCURRENCY_LIMIT = "concurrency_limit", "Concurrency limit hit"
+        TIME_LIMIT = "time_limit", "Worker time limit"
+        ENQUEUE_FAILED = "enqueue_failed", "Enqueue failed (broker unreachable)"
+
+    class Severity(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        ERROR = "error", "Error"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
+    message = models.TextField()
+    course = models.ForeignKey(
+        "courses.Course",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="system_events",
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message[:80]}"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from audit.context import current_audit_context
-from audit.models import AuditLog
+from audit.models import AuditLog, SystemEvent
 from audit.redaction import redact, redact_text
 
 EXCERPT_CHARS = 2000
+logger = logging.getLogger("provisioning.events")
 
 
 def audit_log_record(
@@ -39,4 +41,23 @@ def audit_log_record(
         step=context.step,
         attempt=context.attempt,
         task_id=context.task_id,
+    )
+
+
+def system_event_record(
+    *,
+    kind: str,
+    message: str,
+    course_id: Any = None,
+    severity: str = SystemEvent.Severity.WARNING,
+    **data: Any,
+) -> SystemEvent:
+    """Record an event for operators, and log it (one structured line)."""
+    logger.log(
+        logging.ERROR if severity == SystemEvent.Severity.ERROR else logging.WARNING,
+        message,
+        extra={"event": kind, "course_id": str(course_id) if course_id else None, **data},
+    )
+    return SystemEvent.objects.create(
+        kind=kind, severity=severity, message=redact_text(message), course_id=course_id, data=data
     )

@@ -9,3 +9,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def schedule_recovery(sender: Celery, **kwargs: object) -> None:
+    """Beat runs the recovery sweep (provisioning.recovery) on a fixed interval."""
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.PROVISIONING_RECOVERY_INTERVAL_SECONDS,
+        sender.signature("provisioning.tasks.recover_stalled_courses"),
+        name="recover stalled courses",
+    )

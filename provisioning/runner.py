@@ -27,6 +27,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.context import audit_scope
+from audit.models import SystemEvent
+from audit.services import system_event_record
 from courses.models import Course
 from integrations.errors import IntegrationError
 from provisioning.context import StepContext
@@ -107,7 +109,12 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
         status = Course.objects.filter(id=course_id).values_list("status", flat=True).first()
         if status in (Course.Status.COMPLETED, Course.Status.FAILED):
             return RunResult(status)  # nothing to do, and no call made
-        logger.info("course %s is being run by another worker", course_id)
+        system_event_record(
+            kind=SystemEvent.Kind.DUPLICATE_RUN_PREVENTED,
+            message=f"Course {course_id} is being provisioned by another run; this one waits.",
+            course_id=course_id,
+            severity=SystemEvent.Severity.INFO,
+        )
         return RunResult(Outcome.BUSY, retry_in=float(settings.PROVISIONING_LEASE_SECONDS) / 4)
     course = Course.objects.get(id=course_id)
     try:
@@ -161,15 +168,24 @@ def _execute(
                 return RunResult(Outcome.FAILED)
             streak = 1 if ctx.progress else streak + 1
             if streak >= settings.PROVISIONING_MAX_ATTEMPTS:
-                _finish_step(
-                    step,
-                    StepStatus.FAILED,
-                    f"Gave up after {streak} attempts without progress. Last error: {exc}",
+                message = f"Gave up after {streak} attempts without progress. Last error: {exc}"
+                _finish_step(step, StepStatus.FAILED, message)
+                system_event_record(
+                    kind=SystemEvent.Kind.RETRIES_EXHAUSTED,
+                    message=f"{step.name} of course {course.id}: {message}",
+                    course_id=course.id,
+                    severity=SystemEvent.Severity.ERROR,
                 )
                 return RunResult(Outcome.FAILED)
             delay = backoff_seconds(streak, exc.retry_after)
             if delay > settings.PROVISIONING_MAX_INLINE_WAIT_SECONDS and not _in_process():
                 _finish_step(step, StepStatus.PENDING, f"Waiting {delay:.0f}s: {exc}")
+                system_event_record(
+                    kind=SystemEvent.Kind.RATE_LIMITED,
+                    message=f"{step.name} of course {course.id} waits {delay:.0f}s: {exc}",
+                    course_id=course.id,
+                    severity=SystemEvent.Severity.INFO,
+                )
                 return RunResult(Outcome.DEFERRED, retry_in=delay)
             _note(step, f"Attempt {step.attempts} failed, retrying in {delay:.1f}s: {exc}")
             lease.heartbeat()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import SystemEvent
+from audit.services import system_event_record
 from courses.models import Course
 from provisioning.models import ProvisioningStep
 from provisioning.steps import steps_for
@@ -31,10 +34,30 @@ def provisioning_enqueue(*, course: Course) -> None:
 
     Enqueuing inside the transaction could let a worker start before the course row exists.
     """
+    course_id = str(course.id)
+    transaction.on_commit(lambda: _send(course_id))
+
+
+def _send(course_id: str) -> None:
+    """Publish the task; if the broker is unreachable, the course stays PENDING, not lost.
+
+    The recovery sweep enqueues it once the broker is back (provisioning.recovery).
+    """
     from provisioning.tasks import provision_course
 
-    course_id = str(course.id)
-    transaction.on_commit(lambda: provision_course.delay(course_id))
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        provision_course.delay(course_id)  # in-process: a failure here is a bug, let it show
+        return
+    try:
+        provision_course.delay(course_id)
+    except Exception as exc:  # kombu's OperationalError and friends: the broker is away
+        system_event_record(
+            kind=SystemEvent.Kind.ENQUEUE_FAILED,
+            message=f"Could not enqueue course {course_id} ({exc.__class__.__name__}: {exc}); "
+            "it stays PENDING until the recovery sweep enqueues it.",
+            course_id=course_id,
+            severity=SystemEvent.Severity.ERROR,
+        )
 
 
 @transaction.atomic

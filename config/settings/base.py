@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "api",
     "audit",
     "courses",
     "provisioning",
@@ -102,6 +103,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing gives up fast when the broker is down: the course stays PENDING, the request
+# answers, and the recovery sweep enqueues the course later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 # Redis redelivers an unacknowledged message after this many seconds; it must exceed the
 # longest run, or a slow run is delivered twice (harmless, steps are idempotent, but wasteful).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -169,6 +179,12 @@ PROVISIONING_MAX_INLINE_WAIT_SECONDS = env.float(
 )
 # A run holding a course must prove it is alive this often, or another run may take over.
 PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=180)
+# The recovery sweep (Celery beat) runs this often, and re-enqueues unclaimed unfinished courses
+# that nothing touched for the grace period (message lost, or broker down at creation).
+PROVISIONING_RECOVERY_INTERVAL_SECONDS = env.int(
+    "PROVISIONING_RECOVERY_INTERVAL_SECONDS", default=60
+)
+PROVISIONING_RECOVERY_GRACE_SECONDS = env.int("PROVISIONING_RECOVERY_GRACE_SECONDS", default=600)
 # Mark protection steps SKIPPED (with the reason) when the GitHub plan cannot protect private
 # repositories, instead of failing the course.
 PROVISIONING_SKIP_UNAVAILABLE_PROTECTION = env.bool(
@@ -176,10 +192,32 @@ PROVISIONING_SKIP_UNAVAILABLE_PROTECTION = env.bool(
 )
 
 # --- API ------------------------------------------------------------------------------------
+# A bootstrap key accepted besides the keys made with `manage.py create_api_key` or the admin.
 API_KEY = env.str("API_KEY", default="")
+# Requests per client (API key, or staff user) and period: N/s, N/min, N/hour, N/day; empty = off.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
+# Courses PENDING or IN_PROGRESS that one API key may have at once (0 = no cap); past it, 429.
+API_MAX_ACTIVE_COURSES_PER_KEY = env.int("API_MAX_ACTIVE_COURSES_PER_KEY", default=50)
+API_ACTIVE_COURSES_RETRY_AFTER = 30  # seconds, sent as Retry-After with that 429
+# Largest JSON body accepted (bytes); a course with 50 lab groups is under 8 KiB.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+# How long a response is kept for replay to a request with the same Idempotency-Key.
+API_IDEMPOTENCY_TTL_HOURS = env.int("API_IDEMPOTENCY_TTL_HOURS", default=24)
+# GET /health gives up on the broker after this many seconds.
+API_HEALTH_BROKER_TIMEOUT = env.float("API_HEALTH_BROKER_TIMEOUT", default=2.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # staff, from /api/docs
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasApiKeyOrIsStaff"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.ApiKeyRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Course provisioning API",
@@ -189,6 +227,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CourseStatusEnum": "courses.models.Course.Status",
+        "StepStatusEnum": "provisioning.models.ProvisioningStep.Status",
+        "ResourceStateEnum": "provisioning.models.ExternalResource.State",
+    },
 }
 
 LOGGING = {
