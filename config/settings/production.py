@@ -8,6 +8,7 @@ these settings as long as the optional security variables keep their defaults.
 import environ
 
 from config.env import ConfigError, env, fail_fast, parse_list, parse_url, require, validate
+from config.logging import logging_config
 from config.settings.base import *  # noqa: F403
 from config.settings.base import (
     CELERY_BROKER_TRANSPORT_OPTIONS,
@@ -82,7 +83,11 @@ def _parse_log_level(value: str) -> str:
     return value.upper()
 
 
-LOGGING["root"]["level"] = validate("LOG_LEVEL", str(LOGGING["root"]["level"]), _parse_log_level)
+# One JSON object per line, with course, step, task and request ids (config.logging).
+LOGGING = logging_config(
+    json_lines=True,
+    level=validate("LOG_LEVEL", str(LOGGING["root"]["level"]), _parse_log_level),
+)
 
 
 _http_url = parse_url(("http", "https"))
