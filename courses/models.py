@@ -34,6 +34,16 @@ class Course(models.Model):
         default="",
         help_text="The staff-made Discord server to use; empty to claim one from the pool.",
     )
+    # The API key that created the course through the API (None from the admin or the CLI): the
+    # per-key cap on active courses counts these.
+    created_by_key = models.ForeignKey(
+        "api.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="courses",
+    )
     # The run currently executing this course's steps, and when it last proved it is alive.
     # A run claims the course by compare-and-set on these two fields (see provisioning.runner).
     run_token = models.UUIDField(null=True, blank=True, editable=False)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from courses.models import MAX_LAB_GROUPS, Course, LabGroup
 from provisioning.services import provisioning_enqueue, provisioning_plan
+
+if TYPE_CHECKING:
+    from api.models import ApiKey
 
 SEMESTER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,31}$")
 SNOWFLAKE_PATTERN = re.compile(r"^[0-9]{17,20}$")
@@ -90,8 +94,12 @@ def course_create(
     type: str,
     lab_groups: Iterable[LabGroupInput] = (),
     discord_guild_id: str = "",
+    created_by_key: ApiKey | None = None,
 ) -> Course:
-    """Create a course, its lab groups and its pending steps; provisioning starts on commit."""
+    """Create a course, its lab groups and its pending steps; provisioning starts on commit.
+
+    ``created_by_key``: the API key of an API request, so that its cap on active courses applies.
+    """
     groups = list(lab_groups)
     name, semester = name.strip(), semester.strip()
     course_validate(
@@ -107,7 +115,11 @@ def course_create(
     try:
         with transaction.atomic():
             course = Course.objects.create(
-                name=name, semester=semester, type=type, discord_guild_id=discord_guild_id
+                name=name,
+                semester=semester,
+                type=type,
+                discord_guild_id=discord_guild_id,
+                created_by_key=created_by_key,
             )
             LabGroup.objects.bulk_create(
                 LabGroup(course=course, name=group.name.strip(), number=group.number)

@@ -1,0 +1,33 @@
+"""The one request body format: JSON, bounded in size, never a 500 whatever the bytes."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+class BoundedJSONParser(JSONParser):
+    """JSON of at most ``API_MAX_BODY_BYTES``; malformed input of any kind is a 400."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = settings.API_MAX_BODY_BYTES
+        # Read one byte past the limit rather than trusting Content-Length alone.
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
+        try:
+            return super().parse(io.BytesIO(body), media_type, parser_context)
+        except LookupError:  # "application/json; charset=nonsense"
+            raise exceptions.ParseError("Unknown charset in Content-Type.") from None
+        except RecursionError:  # thousands of nested brackets
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
