@@ -1,0 +1,205 @@
+"""JSON in and out of the course endpoints, in camelCase (the NestJS contract).
+
+Input serializers check the shape only (types, required fields, no unknown fields); the rules
+(lengths, patterns, uniqueness, lecture vs laboratory) are ``courses.services.course_validate``'s,
+documented here through ``documented=`` so that the schema tells integrators what will pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.fields import StrictCharField, StrictInputSerializer, StrictIntegerField, StrictListField
+from audit.models import AuditLog
+from courses.models import MAX_LAB_GROUPS, Course, LabGroup
+from courses.services import SEMESTER_PATTERN, SNOWFLAKE_PATTERN
+from provisioning.models import ExternalResource, ProvisioningStep
+from provisioning.steps import HANDLERS
+
+
+class BlankAsNullCharField(serializers.CharField):
+    """Output only: the models store "none" as an empty string; JSON says null."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        return str(value) if value else None
+
+
+# --- input ------------------------------------------------------------------------------------
+
+
+class LabGroupInputSerializer(StrictInputSerializer):
+    """A lab group of a laboratory course."""
+
+    name = StrictCharField(
+        documented={"minLength": 1, "maxLength": 100},
+        help_text="Unique within the course (case-insensitive).",
+    )
+    number = StrictIntegerField(
+        documented={"minimum": 1, "maximum": 999}, help_text="Unique within the course."
+    )
+
+
+class CourseCreateInputSerializer(StrictInputSerializer):
+    """A course to create. Unknown fields are rejected; the rules are the admin's and the CLI's."""
+
+    name = StrictCharField(documented={"minLength": 1, "maxLength": 100})
+    semester = StrictCharField(
+        documented={"pattern": SEMESTER_PATTERN.pattern, "maxLength": 32},
+        help_text="e.g. 2026-fall",
+    )
+    type = serializers.ChoiceField(
+        choices=Course.Type.choices,
+        error_messages={"invalid_choice": f"Choose one of {', '.join(Course.Type.values)}."},
+    )
+    labGroups = StrictListField(
+        child=LabGroupInputSerializer(),
+        required=False,
+        documented={"maxItems": MAX_LAB_GROUPS},
+        help_text=f"Required for a LABORATORY (1 to {MAX_LAB_GROUPS}), forbidden for a LECTURE.",
+    )
+    discordGuildId = StrictCharField(
+        required=False,
+        allow_null=True,
+        documented={"pattern": SNOWFLAKE_PATTERN.pattern},
+        help_text="A staff-made Discord server (snowflake id) to use; omit to take one from "
+        "the pool.",
+    )
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+class LabGroupSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LabGroup
+        fields = ["name", "number"]
+
+
+class CourseSerializer(serializers.ModelSerializer):
+    labGroups = LabGroupSerializer(source="lab_groups", many=True, read_only=True)
+    discordGuildId = BlankAsNullCharField(source="discord_guild_id")
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = Course
+        fields = [
+            "id",
+            "name",
+            "semester",
+            "type",
+            "labGroups",
+            "status",
+            "discordGuildId",
+            "createdAt",
+            "updatedAt",
+        ]
+        read_only_fields = fields
+
+
+class StepStatusSerializer(serializers.Serializer):
+    """One row of ``provisioning.selectors.course_status`` (documentation only)."""
+
+    stepName = serializers.ChoiceField(choices=sorted(HANDLERS))
+    status = serializers.ChoiceField(choices=ProvisioningStep.Status.choices)
+    attempts = serializers.IntegerField()
+    lastError = serializers.CharField(allow_null=True)
+    startedAt = serializers.DateTimeField(allow_null=True)
+    finishedAt = serializers.DateTimeField(allow_null=True)
+
+
+class ProgressSerializer(serializers.Serializer):
+    completed = serializers.IntegerField(help_text="Steps COMPLETED or SKIPPED.")
+    total = serializers.IntegerField()
+
+
+class CourseStatusSerializer(serializers.Serializer):
+    """``provisioning.selectors.course_status``, as is (documentation only)."""
+
+    courseId = serializers.UUIDField()
+    courseStatus = serializers.ChoiceField(choices=Course.Status.choices)
+    progress = ProgressSerializer()
+    steps = StepStatusSerializer(many=True)
+
+
+class ExternalResourceSerializer(serializers.ModelSerializer):
+    labGroup = serializers.SerializerMethodField(
+        help_text="The lab group's number, or null for a resource of the whole course."
+    )
+    externalId = BlankAsNullCharField(
+        source="external_id", help_text="The platform's id; null until the creation is confirmed."
+    )
+    url = BlankAsNullCharField()
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+
+    class Meta:
+        model = ExternalResource
+        fields = [
+            "id",
+            "provider",
+            "kind",
+            "key",
+            "labGroup",
+            "externalId",
+            "url",
+            "state",
+            "createdAt",
+            "updatedAt",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_labGroup(self, resource: ExternalResource) -> int | None:
+        return resource.lab_group.number if resource.lab_group else None
+
+
+class AuditLogSerializer(serializers.ModelSerializer):
+    requestBody = serializers.JSONField(
+        source="request_body", read_only=True, allow_null=True, help_text="Secrets redacted."
+    )
+    responseStatus = serializers.IntegerField(
+        source="response_status", read_only=True, allow_null=True
+    )
+    responseExcerpt = serializers.CharField(source="response_excerpt", read_only=True)
+    durationMs = serializers.IntegerField(source="duration_ms", read_only=True)
+    attempt = serializers.IntegerField(read_only=True, allow_null=True)
+    taskId = serializers.CharField(source="task_id", read_only=True)
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = AuditLog
+        fields = [
+            "id",
+            "provider",
+            "method",
+            "route",
+            "url",
+            "requestBody",
+            "responseStatus",
+            "responseExcerpt",
+            "durationMs",
+            "error",
+            "step",
+            "attempt",
+            "taskId",
+            "createdAt",
+        ]
+        read_only_fields = fields
+
+
+class CourseFilterSerializer(serializers.Serializer):
+    """Query parameters of ``GET /courses``."""
+
+    status = serializers.ChoiceField(choices=Course.Status.choices, required=False)
+    type = serializers.ChoiceField(choices=Course.Type.choices, required=False)
+    semester = serializers.CharField(required=False, max_length=32)
+    search = serializers.CharField(
+        required=False, max_length=100, help_text="Part of the name, case-insensitive."
+    )

@@ -1,0 +1,148 @@
+"""The course endpoints: thin, they parse, call a service or selector, and serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.authentication import request_api_key
+from api.idempotency import idempotent
+from api.limits import active_courses_cap
+from api.schema import IDEMPOTENCY_KEY_PARAMETER, error_responses
+from courses.api.selectors import course_audit_log, course_list, course_resources
+from courses.api.serializers import (
+    AuditLogSerializer,
+    CourseCreateInputSerializer,
+    CourseFilterSerializer,
+    CourseSerializer,
+    CourseStatusSerializer,
+    ExternalResourceSerializer,
+)
+from courses.models import Course
+from courses.services import LabGroupInput, course_create
+from provisioning.selectors import course_status
+from provisioning.services import provisioning_retry
+
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def _location(description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "Location",
+        type=str,
+        location=OpenApiParameter.HEADER,
+        description=description,
+        response=[202],
+    )
+
+
+class CourseViewSet(viewsets.GenericViewSet):
+    queryset = Course.objects.prefetch_related("lab_groups")
+    serializer_class = CourseSerializer
+    lookup_value_regex = UUID_PATTERN
+
+    @extend_schema(
+        operation_id="courses_list",
+        summary="List courses",
+        parameters=[CourseFilterSerializer],
+        responses={200: CourseSerializer(many=True), **error_responses(400, 404)},
+    )
+    def list(self, request: Request) -> Response:
+        filters = CourseFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = self.paginate_queryset(course_list(filters=filters.validated_data))
+        return self.get_paginated_response(CourseSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="courses_retrieve",
+        summary="A course",
+        responses={200: CourseSerializer, **error_responses(404)},
+    )
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(CourseSerializer(self.get_object()).data)
+
+    @extend_schema(
+        operation_id="courses_create",
+        summary="Create a course and start its provisioning",
+        request=CourseCreateInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, _location("The new course's URL.")],
+        responses={
+            202: OpenApiResponse(CourseSerializer, description="Created; provisioning queued."),
+            **error_responses(400, 409, 413, 415, 422),
+        },
+    )
+    @idempotent
+    def create(self, request: Request) -> Response:
+        serializer = CourseCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        api_key = request_api_key(request)
+        with active_courses_cap(api_key=api_key):
+            course = course_create(
+                name=data["name"],
+                semester=data["semester"],
+                type=data["type"],
+                lab_groups=[
+                    LabGroupInput(name=group["name"], number=group["number"])
+                    for group in data.get("labGroups", [])
+                ],
+                discord_guild_id=data.get("discordGuildId") or "",
+                created_by_key=api_key,
+            )
+        url = request.build_absolute_uri(reverse("course-detail", args=[course.id]))
+        return Response(CourseSerializer(course).data, status=202, headers={"Location": url})
+
+    @extend_schema(
+        operation_id="courses_status",
+        summary="Provisioning status: the course's and each step's",
+        responses={200: CourseStatusSerializer, **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"], url_path="status", url_name="status")
+    def provisioning_status(self, request: Request, pk: str) -> Response:
+        return Response(course_status(course=self.get_object()))
+
+    @extend_schema(
+        operation_id="courses_retry",
+        summary="Retry the failed steps of a course",
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, _location("The course's status URL.")],
+        responses={
+            202: OpenApiResponse(CourseStatusSerializer, description="Retry queued."),
+            **error_responses(404, 409, 413, 415, 422),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def retry(self, request: Request, pk: str) -> Response:
+        if request.data not in ({}, None):  # reading it also refuses non-JSON and huge bodies
+            raise ValidationError({"body": ["Send no body (or {}) to retry."]})
+        course = provisioning_retry(course=self.get_object())
+        url = request.build_absolute_uri(reverse("course-status", args=[course.id]))
+        return Response(course_status(course=course), status=202, headers={"Location": url})
+
+    @extend_schema(
+        operation_id="courses_resources",
+        summary="What provisioning made on Discord and GitHub, with URLs",
+        responses={200: ExternalResourceSerializer(many=True), **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def resources(self, request: Request, pk: str) -> Response:
+        resources = course_resources(course=self.get_object())
+        return Response(ExternalResourceSerializer(resources, many=True).data)
+
+    @extend_schema(
+        operation_id="courses_audit",
+        summary="The course's calls to Discord and GitHub, newest first",
+        responses={200: AuditLogSerializer(many=True), **error_responses(400, 404)},
+    )
+    @action(detail=True, methods=["get"])
+    def audit(self, request: Request, pk: str) -> Response:
+        page = self.paginate_queryset(course_audit_log(course=self.get_object()))
+        return self.get_paginated_response(AuditLogSerializer(page, many=True).data)
