@@ -1,0 +1,94 @@
+"""Limits: request throttling per API key, and a cap on each key's active courses; both 429 with
+Retry-After and a message naming the limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.services import api_key_create
+from courses.models import Course
+from tests.api.factories import assert_error, lecture_body
+
+pytestmark = pytest.mark.django_db
+
+
+def test_throttle_is_per_api_key(api, client_for, settings):
+    settings.API_THROTTLE_RATE = "3/min"
+    _, other_raw = api_key_create(name="Other")
+
+    for _ in range(3):
+        assert api.get("/courses").status_code == 200
+    response = api.get("/courses")
+
+    body = assert_error(response, 429, contains="Request rate limit exceeded (3/min per API key)")
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert response["Retry-After"] in body["message"]
+    assert client_for(other_raw).get("/courses").status_code == 200
+
+
+def test_throttle_counts_writes_too(api, settings):
+    settings.API_THROTTLE_RATE = "1/min"
+    assert api.post("/courses", lecture_body(), format="json").status_code == 202
+
+    assert_error(api.post("/courses", lecture_body(), format="json"), 429)
+    assert Course.objects.count() == 1
+
+
+def test_health_is_never_throttled(anonymous, settings):
+    settings.API_THROTTLE_RATE = "1/min"
+
+    assert all(anonymous.get("/health").status_code == 200 for _ in range(3))
+
+
+def test_empty_rate_switches_throttling_off(api, settings):
+    settings.API_THROTTLE_RATE = ""
+
+    assert all(api.get("/courses").status_code == 200 for _ in range(5))
+
+
+def test_active_courses_cap_per_key(api, api_key, client_for, settings):
+    settings.API_MAX_ACTIVE_COURSES_PER_KEY = 2
+    for _ in range(2):
+        assert api.post("/courses", lecture_body(), format="json").status_code == 202
+
+    response = api.post("/courses", lecture_body(name="Third"), format="json")
+
+    body = assert_error(response, 429, contains="Active courses limit reached")
+    assert "at most 2" in body["message"] and "API_MAX_ACTIVE_COURSES_PER_KEY" in body["message"]
+    assert response["Retry-After"] == str(settings.API_ACTIVE_COURSES_RETRY_AFTER)
+    assert not Course.objects.filter(name="Third").exists()
+    # Another key has its own cap.
+    _, other_raw = api_key_create(name="Other")
+    assert client_for(other_raw).post("/courses", lecture_body(), format="json").status_code == 202
+
+
+def test_finished_courses_free_the_cap(api, settings):
+    settings.API_MAX_ACTIVE_COURSES_PER_KEY = 1
+    api.post("/courses", lecture_body(), format="json")
+    assert api.post("/courses", lecture_body(), format="json").status_code == 429
+
+    Course.objects.update(status=Course.Status.FAILED)
+
+    assert api.post("/courses", lecture_body(), format="json").status_code == 202
+
+
+def test_courses_made_outside_the_api_do_not_count(api, settings, provision):
+    settings.API_MAX_ACTIVE_COURSES_PER_KEY = 1
+    Course.objects.create(name="Admin-made", semester="2026-fall", type="LECTURE")
+
+    assert api.post("/courses", lecture_body(), format="json").status_code == 202
+
+
+def test_zero_switches_the_cap_off(api, settings):
+    settings.API_MAX_ACTIVE_COURSES_PER_KEY = 0
+
+    assert all(
+        api.post("/courses", lecture_body(), format="json").status_code == 202 for _ in range(3)
+    )
+
+
+def test_validation_comes_before_the_cap(api, settings):
+    settings.API_MAX_ACTIVE_COURSES_PER_KEY = 1
+    api.post("/courses", lecture_body(), format="json")
+
+    assert_error(api.post("/courses", lecture_body(name=""), format="json"), 400)
