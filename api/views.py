@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from api.exceptions import json_error
 
@@ -17,6 +18,7 @@ def is_api_path(path: str) -> bool:
     return path.startswith(API_PREFIXES)
 
 
+@csrf_exempt  # a POST to an unknown API path is a 404, not a CSRF failure page
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """``handler404``, and the catch-all route under the API's prefixes (which works in DEBUG)."""
     if is_api_path(request.path):

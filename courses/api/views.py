@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -55,7 +60,8 @@ class CourseViewSet(viewsets.GenericViewSet):
         responses={200: CourseSerializer(many=True), **error_responses(400, 404)},
     )
     def list(self, request: Request) -> Response:
-        filters = CourseFilterSerializer(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF reads an empty form value ("?type=") as absent.
+        filters = CourseFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         page = self.paginate_queryset(course_list(filters=filters.validated_data))
         return self.get_paginated_response(CourseSerializer(page, many=True).data)
@@ -72,6 +78,31 @@ class CourseViewSet(viewsets.GenericViewSet):
         operation_id="courses_create",
         summary="Create a course and start its provisioning",
         request=CourseCreateInputSerializer,
+        examples=[
+            OpenApiExample(
+                "Laboratory",
+                request_only=True,
+                value={
+                    "name": "Operating Systems",
+                    "semester": "2026-fall",
+                    "type": "LABORATORY",
+                    "labGroups": [
+                        {"name": "Monday 8:00", "number": 1},
+                        {"name": "Tuesday 10:00", "number": 2},
+                    ],
+                },
+            ),
+            OpenApiExample(
+                "Lecture in a given Discord server",
+                request_only=True,
+                value={
+                    "name": "Algorithms",
+                    "semester": "2026-fall",
+                    "type": "LECTURE",
+                    "discordGuildId": "123456789012345678",
+                },
+            ),
+        ],
         parameters=[IDEMPOTENCY_KEY_PARAMETER, _location("The new course's URL.")],
         responses={
             202: OpenApiResponse(CourseSerializer, description="Created; provisioning queued."),
@@ -115,7 +146,7 @@ class CourseViewSet(viewsets.GenericViewSet):
         parameters=[IDEMPOTENCY_KEY_PARAMETER, _location("The course's status URL.")],
         responses={
             202: OpenApiResponse(CourseStatusSerializer, description="Retry queued."),
-            **error_responses(404, 409, 413, 415, 422),
+            **error_responses(400, 404, 409, 413, 415, 422),
         },
     )
     @action(detail=True, methods=["post"])

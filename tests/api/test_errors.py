@@ -19,6 +19,12 @@ def test_unknown_api_paths_are_json_404(api, path):
     assert_error(api.get(path), 404, contains=path)
 
 
+def test_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_page():
+    browser = Client(enforce_csrf_checks=True)
+
+    assert_error(browser.post("/courses/%C2%84/retry"), 404)
+
+
 def test_unknown_api_path_is_json_even_with_debug(api, settings):
     settings.DEBUG = True
 
