@@ -1,0 +1,93 @@
+"""The course admin's add form and lab group formset, validated by the API's own service.
+
+``courses.services.course_validate`` is the one definition of a valid course. The admin asks it
+twice, because Django validates the course form before the lab group formset and neither sees
+the other: the form asks about the course's own fields, the formset (whose ``instance`` the form
+has filled in by then) asks again with the groups and keeps only the ``lab_groups`` messages.
+Each message of the service thus lands once, next to what it is about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+
+from courses.models import Course
+from courses.services import LabGroupInput, course_validate
+
+COURSE_FIELDS = ("name", "semester", "type", "discord_guild_id")
+
+
+def course_errors(
+    *,
+    name: str,
+    semester: str,
+    type: str,
+    lab_groups: Iterable[LabGroupInput] = (),
+    discord_guild_id: str = "",
+) -> dict[str, list[str]]:
+    """What ``course_validate`` finds wrong, per field; empty when the course is valid."""
+    try:
+        course_validate(
+            name=name,
+            semester=semester,
+            type=type,
+            lab_groups=lab_groups,
+            discord_guild_id=discord_guild_id,
+        )
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
+class CourseAddForm(forms.ModelForm):
+    class Meta:
+        model = Course
+        fields = COURSE_FIELDS
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        errors = course_errors(
+            name=cleaned.get("name") or "",
+            semester=cleaned.get("semester") or "",
+            type=cleaned.get("type") or "",
+            discord_guild_id=cleaned.get("discord_guild_id") or "",
+        )
+        # The groups are not known here: LabGroupFormSet reports on them.
+        errors.pop("lab_groups", None)
+        for field, messages in errors.items():
+            if field in self.fields and self.has_error(field):
+                continue  # already refused by the field itself ("This field is required.")
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+        return cleaned
+
+
+def lab_group_inputs(formset: BaseInlineFormSet) -> list[LabGroupInput]:
+    """The groups a (validated) formset describes, as the service takes them."""
+    return [
+        LabGroupInput(name=form.cleaned_data["name"], number=form.cleaned_data["number"])
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
+class LabGroupFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        # Deliberately no super().clean(): for model formsets it only checks exact duplicates,
+        # which the service checks too (case-insensitively); staff would read both messages.
+        if any(self.errors):
+            return  # a row that does not parse is reported on its row
+        course: Course = self.instance  # filled in from the course form, see the module doc
+        errors = course_errors(
+            name=course.name,
+            semester=course.semester,
+            type=course.type,
+            lab_groups=lab_group_inputs(self),
+            discord_guild_id=course.discord_guild_id,
+        )
+        if errors.get("lab_groups"):
+            raise ValidationError(errors["lab_groups"])
