@@ -52,6 +52,7 @@ from provisioning.services import CourseBusyError, NothingToRetryError, provisio
 admin.site.site_header = "Course provisioning"
 admin.site.site_title = "Course provisioning"
 admin.site.index_title = "Staff console"
+admin.site.site_url = None  # no "View site" link: the site is this admin and a JSON API
 
 # How often a course page reloads itself while its provisioning runs.
 AUTO_REFRESH_SECONDS = 3
