@@ -16,8 +16,13 @@ def schedule_recovery(sender: Celery, **kwargs: object) -> None:
     """Beat runs the recovery sweep (provisioning.recovery) on a fixed interval."""
     from django.conf import settings
 
+    interval = settings.PROVISIONING_RECOVERY_INTERVAL_SECONDS
     sender.add_periodic_task(
-        settings.PROVISIONING_RECOVERY_INTERVAL_SECONDS,
-        sender.signature("provisioning.tasks.recover_stalled_courses"),
+        interval,
+        # A sweep still queued when the next is due is dropped: sweeps must not pile up
+        # behind a backlog of provisioning tasks.
+        sender.signature(
+            "provisioning.tasks.recover_stalled_courses", options={"expires": interval}
+        ),
         name="recover stalled courses",
     )

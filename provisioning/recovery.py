@@ -29,19 +29,22 @@ from courses.models import Course
 ACTIVE = [Course.Status.PENDING, Course.Status.IN_PROGRESS]
 
 
+def _dead() -> Q:
+    """Claimed by a run that stopped proving it is alive."""
+    stale = timezone.now() - timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS)
+    return Q(run_token__isnull=False, heartbeat_at__lt=stale)
+
+
+def _forgotten() -> Q:
+    """Unclaimed and untouched for the grace period."""
+    quiet = timezone.now() - timedelta(seconds=settings.PROVISIONING_RECOVERY_GRACE_SECONDS)
+    return Q(run_token__isnull=True, updated_at__lt=quiet)
+
+
 def stalled_courses() -> list[uuid.UUID]:
-    now = timezone.now()
-    dead = Q(
-        run_token__isnull=False,
-        heartbeat_at__lt=now - timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS),
-    )
-    forgotten = Q(
-        run_token__isnull=True,
-        updated_at__lt=now - timedelta(seconds=settings.PROVISIONING_RECOVERY_GRACE_SECONDS),
-    )
     return list(
         Course.objects.filter(status__in=ACTIVE)
-        .filter(dead | forgotten)
+        .filter(_dead() | _forgotten())
         .values_list("id", flat=True)
     )
 
@@ -52,8 +55,15 @@ def courses_recover() -> list[uuid.UUID]:
 
     recovered = []
     for course_id in stalled_courses():
-        # Touch it first: the next sweep leaves it alone for another grace period.
-        Course.objects.filter(id=course_id).update(updated_at=timezone.now())
+        # Release a dead run's claim and touch the course, in one compare-and-set: the next
+        # sweep leaves it alone for a grace period, and a concurrent sweep does not double it.
+        released = (
+            Course.objects.filter(id=course_id, status__in=ACTIVE)
+            .filter(_dead() | _forgotten())
+            .update(run_token=None, heartbeat_at=None, updated_at=timezone.now())
+        )
+        if not released:
+            continue
         provision_course.delay(str(course_id))
         system_event_record(
             kind=SystemEvent.Kind.ORPHANED_RUN_RECOVERED,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -45,7 +44,7 @@ def _send(course_id: str) -> None:
     """
     from provisioning.tasks import provision_course
 
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if provision_course.app.conf.task_always_eager:
         provision_course.delay(course_id)  # in-process: a failure here is a bug, let it show
         return
     try:

@@ -35,34 +35,33 @@ def e2e_broker_url() -> str:
     pytest.skip(reason)
 
 
-class Worker:
-    """A ``celery worker`` process (prefork, 2 children) in its own process group."""
+WORKER_ARGS = [
+    "worker",
+    "--pool",
+    "prefork",
+    "--concurrency",
+    "2",
+    "--loglevel",
+    "INFO",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+]
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+
+class Worker:
+    """A Celery process (a worker, by default prefork with 2 children) in its own process group."""
+
+    def __init__(self, env: dict[str, str], log: Path, args: list[str] | None = None) -> None:
         self.env = env
         self.log = log
+        self.args = args or WORKER_ARGS
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "--pool",
-                    "prefork",
-                    "--concurrency",
-                    "2",
-                    "--loglevel",
-                    "INFO",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                ],
+                [sys.executable, "-m", "celery", "-A", "config", *self.args],
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
@@ -111,10 +110,11 @@ def _forget_connections() -> None:
 
 
 @pytest.fixture
-def worker(broker_url, platforms: Platforms, tmp_path) -> Iterator[Worker]:
+def worker_env(broker_url, platforms: Platforms) -> dict[str, str]:
+    """The environment of worker and beat processes: this test's database, broker, sandbox."""
     db = connection.settings_dict
     sandbox = platforms.sandbox
-    env = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "DATABASE_URL": (
@@ -129,13 +129,18 @@ def worker(broker_url, platforms: Platforms, tmp_path) -> Iterator[Worker]:
         "GITHUB_TOKEN": "sandbox-github-token",
         "GITHUB_ORG": ORG,
         "GITHUB_SECONDS_BETWEEN_WRITES": "0",
+        "GITHUB_WRITE_BUDGET": "1000/60",  # the fake GitHub enforces no secondary limit here
         "PROVISIONING_RETRY_BASE_SECONDS": "0.05",
         "INTEGRATIONS_SAFE_RETRY_DELAY": "0.01",
         # A killed run's claim goes stale fast, and its message comes back fast.
         "PROVISIONING_LEASE_SECONDS": "3",
         "CELERY_VISIBILITY_TIMEOUT": "4",
     }
-    worker = Worker(env, tmp_path / "worker.log")
+
+
+@pytest.fixture
+def worker(worker_env: dict[str, str], tmp_path) -> Iterator[Worker]:
+    worker = Worker(worker_env, tmp_path / "worker.log")
     worker.start()
     yield worker
     worker.stop()

@@ -9,6 +9,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from audit.models import SystemEvent
+from config.celery import app as celery_app
 from courses.models import Course
 from courses.services import course_create
 from provisioning import runner
@@ -82,9 +83,10 @@ def test_a_live_run_and_settled_courses_are_left_alone(platforms, settings):
 
 
 def test_a_course_created_while_the_broker_is_down_is_kept(
-    settings, monkeypatch, django_capture_on_commit_callbacks
+    monkeypatch, django_capture_on_commit_callbacks
 ):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # A real broker is configured (the app's name for it: namespace CELERY), but it is down.
+    monkeypatch.setattr(celery_app.conf, "CELERY_TASK_ALWAYS_EAGER", False)
 
     def unreachable(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
