@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: install demo test lint format sandbox bench-calls clean
+.PHONY: install demo test lint format sandbox bench-calls bench-api clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ format: install
 ## Benchmark: Discord and GitHub reads/writes per course, first run and re-run.
 bench-calls: install
 	$(PY) benchmarks/calls_per_course.py
+
+## Benchmark: API throughput and p50/p99 latency under gunicorn (needs DATABASE_URL on PostgreSQL).
+bench-api: install
+	$(PY) benchmarks/api_bench.py
 
 ## Serve the sandbox standalone on port 8001.
 sandbox: install

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -49,9 +50,14 @@ def _location(description: str) -> OpenApiParameter:
 
 
 class CourseViewSet(viewsets.GenericViewSet):
-    queryset = Course.objects.prefetch_related("lab_groups")
+    queryset = Course.objects.all()
     serializer_class = CourseSerializer
     lookup_value_regex = UUID_PATTERN
+
+    def get_queryset(self) -> QuerySet[Course]:
+        # Only the course's own JSON shows its lab groups: other actions skip that query.
+        courses = super().get_queryset()
+        return courses.prefetch_related("lab_groups") if self.action == "retrieve" else courses
 
     @extend_schema(
         operation_id="courses_list",

@@ -1,0 +1,287 @@
+"""API throughput and latency: POST /courses and GET /courses/{id}/status at 1, 10 and 50 clients.
+
+What runs:
+- A scratch database ``<NAME>_api_bench`` is created on the PostgreSQL server of ``DATABASE_URL``
+  (so its own data is untouched; needs CREATEDB), migrated, and dropped at the end.
+- gunicorn serves ``config.wsgi`` on a free loopback port: sync workers, 2 x cores + 1 of them,
+  base settings with DEBUG off, persistent database connections (CONN_MAX_AGE=60, as in
+  production), throttling and the active-course cap switched off.
+- Provisioning tasks are NOT executed: ``CELERY_BROKER_URL=memory://`` makes each gunicorn worker
+  queue the task message in its own memory, where no worker consumes it. The figures are the
+  API's own cost (validation, the course, its lab groups and planned steps, the enqueue), not the
+  platforms'.
+- Clients are threads of this process, one new connection per request (gunicorn's sync workers do
+  not keep connections alive), on the same machine: they share its cores with the server.
+
+Each measurement sends a bounded number of requests (``REQUESTS`` or ``PER_CLIENT`` x clients,
+whichever is larger) and stops early after ``MAX_SECONDS``; only 127.0.0.1 is contacted.
+Prints a table; asserts nothing. Usage: ``DATABASE_URL=postgres://... make bench-api``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import environ
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+ROOT = Path(__file__).resolve().parents[1]
+LEVELS = (1, 10, 50)
+REQUESTS = 200  # per measurement, at least
+PER_CLIENT = 10  # requests per client, at least (so that 50 clients make 500)
+MAX_SECONDS = 30.0  # per measurement, at most
+WARMUP = 20
+SETTINGS = """\
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASES
+
+DATABASES["default"]["CONN_MAX_AGE"] = 60
+"""
+
+
+@dataclass
+class Measurement:
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[int, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+def scratch_database(url: str) -> tuple[str, str]:
+    """Create the scratch database; return its URL and the admin connection string."""
+    config = environ.Env.db_url_config(url)
+    if "postgresql" not in config["ENGINE"]:
+        sys.exit("api_bench: DATABASE_URL must point at PostgreSQL (postgres://...)")
+    name = f"{config['NAME']}_api_bench"
+    admin = make_conninfo(
+        dbname="postgres",  # the maintenance database, as Django's test runner does
+        user=config.get("USER") or None,
+        password=config.get("PASSWORD") or None,
+        host=config.get("HOST") or None,
+        port=config.get("PORT") or None,
+    )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urllib.parse.urlsplit(url)._replace(path=f"/{name}").geturl(), admin
+
+
+def drop_database(admin: str, url: str) -> None:
+    name = urllib.parse.urlsplit(url).path.lstrip("/")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(method: str, url: str, key: str, body: dict | None = None) -> tuple[int, bytes, float]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("x-api-key", key)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            payload, status = response.read(), response.status
+    except urllib.error.HTTPError as exc:
+        payload, status = exc.read(), exc.code
+    return status, payload, time.perf_counter() - start
+
+
+def measure(clients: int, make_call, expected: int) -> tuple[Measurement, list[bytes]]:
+    """``clients`` threads share a budget of requests; each call is timed on its own."""
+    total = max(REQUESTS, PER_CLIENT * clients)
+    result, bodies, lock = Measurement(), [], threading.Lock()
+    counter = iter(range(total))
+    deadline = time.monotonic() + MAX_SECONDS
+
+    def client() -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                return
+            status, payload, latency = make_call(index)
+            with lock:
+                if status == expected:
+                    result.latencies.append(latency)
+                    bodies.append(payload)
+                else:
+                    result.errors[status] = result.errors.get(status, 0) + 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.elapsed = time.perf_counter() - start
+    return result, bodies
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def row(name: str, clients: int, m: Measurement) -> str:
+    done = len(m.latencies)
+    errors = sum(m.errors.values())
+    throughput = done / m.elapsed if m.elapsed else 0.0
+    p50 = percentile(m.latencies, 50) * 1000
+    p99 = percentile(m.latencies, 99) * 1000
+    mean = statistics.fmean(m.latencies) * 1000 if m.latencies else float("nan")
+    error_text = ", ".join(f"{code}x{n}" for code, n in sorted(m.errors.items())) or "-"
+    return (
+        f"{name:<28} {clients:>7} {done + errors:>8} {throughput:>9.1f} "
+        f"{p50:>8.1f} {p99:>8.1f} {mean:>8.1f}  {error_text if errors else '-'}"
+    )
+
+
+def laboratory(label: str, index: int) -> dict:
+    return {
+        "name": f"Bench {label} {index}",
+        "semester": "2026-fall",
+        "type": "LABORATORY",
+        "labGroups": [{"name": "Monday", "number": 1}, {"name": "Tuesday", "number": 2}],
+    }
+
+
+def main() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        sys.exit("api_bench: set DATABASE_URL=postgres://USER@HOST:5432/NAME (PostgreSQL)")
+    db_url, admin = scratch_database(url)
+    key = "bench-" + secrets.token_urlsafe(24)
+    workers = 2 * (os.cpu_count() or 1) + 1
+    settings_dir = Path(tempfile.mkdtemp())
+    (settings_dir / "api_bench_settings.py").write_text(SETTINGS)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(settings_dir)]),
+        "DJANGO_SETTINGS_MODULE": "api_bench_settings",
+        "DATABASE_URL": db_url,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CELERY_BROKER_URL": "memory://",  # queued in the web process, never executed
+        "RATE_LIMIT_REDIS_URL": "",
+        "API_KEY": key,
+        "API_THROTTLE_RATE": "",
+        "API_MAX_ACTIVE_COURSES_PER_KEY": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = settings_dir / "gunicorn.log"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--backlog",
+            "256",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if request("GET", base + "/health", key)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit(f"api_bench: no answer from gunicorn in 30 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+        print(
+            f"gunicorn: {workers} sync workers on {os.cpu_count()} cores, PostgreSQL "
+            f"{urllib.parse.urlsplit(db_url).hostname}, tasks queued but not executed "
+            "(memory://)\n"
+        )
+        print(
+            f"{'endpoint':<28} {'clients':>7} {'requests':>8} {'req/s':>9} "
+            f"{'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}  errors"
+        )
+        course_ids: list[str] = []
+        for label in ("warmup", *map(str, LEVELS)):
+            clients = 4 if label == "warmup" else int(label)
+            if label == "warmup":
+                for index in range(WARMUP):
+                    request("POST", base + "/courses", key, laboratory("warmup", index))
+                continue
+            result, bodies = measure(
+                clients,
+                lambda i, label=label: request(
+                    "POST", base + "/courses", key, laboratory(label, i)
+                ),
+                expected=202,
+            )
+            course_ids += [json.loads(body)["id"] for body in bodies]
+            print(row("POST /courses", clients, result))
+        for clients in LEVELS:
+            result, _ = measure(
+                clients,
+                lambda i: request(
+                    "GET", f"{base}/courses/{course_ids[i % len(course_ids)]}/status", key
+                ),
+                expected=200,
+            )
+            print(row("GET /courses/{id}/status", clients, result))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        drop_database(admin, db_url)
+
+
+if __name__ == "__main__":
+    main()
