@@ -7,14 +7,13 @@ in Discord and added the bot to.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 
 from courses.admin_display import (
     CourseFilter,
@@ -125,7 +124,7 @@ class JobExecutionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="error")
     def short_error(self, job: JobExecution) -> str:
-        return job.error[:120] + ("…" if len(job.error) > 120 else "") if job.error else "-"
+        return Truncator(job.error).chars(120) if job.error else "-"
 
 
 @admin.register(ExternalResource)
@@ -274,5 +273,5 @@ class DiscordServerAdmin(admin.ModelAdmin):
         return external_link(url, "Add the bot")
 
     @admin.display(description="bot permissions")
-    def permissions(self, server: Any = None) -> str:
+    def permissions(self, server: DiscordServer) -> str:
         return f"{REQUIRED_BOT_PERMISSIONS} ({required_permission_names()})"
