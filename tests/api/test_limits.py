@@ -4,6 +4,7 @@ Retry-After and a message naming the limit."""
 from __future__ import annotations
 
 import pytest
+from django.core.cache.backends.locmem import LocMemCache
 
 from api.services import api_key_create
 from courses.models import Course
@@ -92,3 +93,30 @@ def test_validation_comes_before_the_cap(api, settings):
     api.post("/courses", lecture_body(), format="json")
 
     assert_error(api.post("/courses", lecture_body(name=""), format="json"), 400)
+
+
+def test_throttle_counts_in_redis_when_workers_share_one(api, settings, monkeypatch):
+    # RATE_LIMIT_REDIS_URL (the broker's Redis by default) makes the rate hold across processes.
+    from api import throttles
+
+    shared = LocMemCache("api-throttle-test", {})  # a stand-in for the RedisCache
+    monkeypatch.setattr(throttles, "_redis_cache", lambda url: shared)
+    settings.RATE_LIMIT_REDIS_URL = "redis://127.0.0.1:6379/9"
+    settings.API_THROTTLE_RATE = "2/min"
+
+    assert [api.get("/courses").status_code for _ in range(3)] == [200, 200, 429]
+    assert any(key.startswith(":1:throttle_api_key_key-") for key in shared._cache)
+
+
+def test_throttle_store_down_lets_requests_through(api, settings, monkeypatch, caplog):
+    from api import throttles
+
+    class Down:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(throttles, "throttle_cache", lambda: Down())
+    settings.API_THROTTLE_RATE = "1/min"
+
+    assert [api.get("/courses").status_code for _ in range(2)] == [200, 200]
+    assert "throttle skipped" in caplog.text
