@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from audit.models import AuditLog
+from audit.models import AuditLog, SystemEvent
 from courses.admin_display import (
     CourseFilter,
     ReadOnlyAdmin,
@@ -207,3 +207,30 @@ class AuditLogAdmin(ReadOnlyAdmin):
     @admin.display(description="response")
     def response_json(self, entry: AuditLog) -> SafeString | str:
         return pretty_text(entry.response_excerpt)
+
+
+@admin.register(SystemEvent)
+class SystemEventAdmin(ReadOnlyAdmin):
+    """What operators must notice (recovered runs, exhausted retries, limits hit): read-only."""
+
+    list_display = ("time", "severity", "kind", "message", "course_link")
+    list_filter = ("severity", "kind", CourseFilter)
+    list_select_related = ("course",)
+    list_per_page = 50
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    fields = ("created_at", "severity", "kind", "message", "course_link", "data_json")
+    readonly_fields = fields
+
+    @admin.display(description="time", ordering="created_at")
+    def time(self, event: SystemEvent) -> str:
+        return when(event.created_at, with_seconds=True)
+
+    @admin.display(description="course", ordering="course__name")
+    def course_link(self, event: SystemEvent) -> SafeString | str:
+        return course_link(event.course)
+
+    @admin.display(description="data")
+    def data_json(self, event: SystemEvent) -> SafeString:
+        return format_html("<pre>{}</pre>", json.dumps(event.data, indent=2, sort_keys=True))
