@@ -16,6 +16,9 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from audit.context import current_audit_context
+from audit.models import SystemEvent
+from audit.services import system_event_record
 from integrations.errors import RateLimitedError
 from integrations.ratelimit import LimitStore, Window
 
@@ -50,10 +53,23 @@ class GitHubLimits:
         headers = {name.lower(): value for name, value in headers.items()}
         try:
             if status in (403, 429) and "retry-after" in headers:
-                self.store.pause(self.key, max(1.0, float(headers["retry-after"])))
+                self._paused(max(1.0, float(headers["retry-after"])), "secondary")
             elif headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-                self.store.pause(
-                    self.key, max(1.0, float(headers["x-ratelimit-reset"]) - time.time())
-                )
+                wait = max(1.0, float(headers["x-ratelimit-reset"]) - time.time())
+                self._paused(wait, "primary")
         except ValueError:
             pass  # a malformed header: the error itself still reaches the caller
+
+    def _paused(self, seconds: float, limit: str) -> None:
+        """Pause the token for every worker, and tell the operators: our pacing should have
+        kept this from happening (a budget too high, or another client on the same token)."""
+        self.store.pause(self.key, seconds)
+        context = current_audit_context()
+        system_event_record(
+            kind=SystemEvent.Kind.RATE_LIMITED,
+            message=f"GitHub answered with its {limit} rate limit; the token is paused "
+            f"{seconds:.0f}s for every worker. Lower GITHUB_WRITE_BUDGET if this repeats.",
+            course_id=context.course_id,
+            limit=limit,
+            seconds=round(seconds),
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from audit.models import SystemEvent
 from courses.models import Course
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,9 @@ def test_a_secondary_limit_answer_pauses_then_the_step_succeeds(platforms, provi
 
     assert course.status == Course.Status.COMPLETED
     assert platforms.state()["github"]["counters"]["secondary_limited"] >= 1
+    event = SystemEvent.objects.filter(kind=SystemEvent.Kind.RATE_LIMITED).first()
+    assert event is not None and event.course_id == course.id
+    assert "GITHUB_WRITE_BUDGET" in event.message
 
 
 def test_discord_429s_are_waited_out(platforms, provision):
