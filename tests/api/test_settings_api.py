@@ -1,0 +1,25 @@
+"""API settings are checked at start-up (AppConfig.ready, which gunicorn and every command run): a
+malformed throttle rate stops the process with its name, instead of a 500 at the first request."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+
+
+@pytest.mark.parametrize("rate", ["600", "600/fortnight", "many/min", "1/"])
+def test_malformed_throttle_rate_fails_fast_naming_it(settings, capsys, rate):
+    settings.API_THROTTLE_RATE = rate
+
+    with pytest.raises(SystemExit) as exited:
+        apps.get_app_config("api").ready()
+
+    assert exited.value.code == 2
+    assert "API_THROTTLE_RATE is malformed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rate", ["600/min", "10/s", "5000/hour", "1/day", ""])
+def test_valid_throttle_rates_start(settings, rate):
+    settings.API_THROTTLE_RATE = rate
+
+    apps.get_app_config("api").ready()
