@@ -7,16 +7,21 @@ PostgreSQL, as ``.ci/run`` sets them. Without them the tests are skipped locally
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+import requests
 from django.db import connection
 
 from config.celery import app as celery_app
@@ -154,3 +159,93 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, worker: W
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}\n--- worker log ---\n{worker.tail()}")
+
+
+API_KEY = "e2e-bootstrap-key-0123456789"
+
+
+@dataclass
+class ApiServer:
+    """gunicorn serving config.wsgi on a loopback port, and its log."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = {"x-api-key": API_KEY, **kwargs.pop("headers", {})}
+        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_api(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[ApiServer]:
+    """gunicorn with sync ``workers`` on a free loopback port, in ``env`` (database, broker,
+    sandbox) plus API_KEY as the bootstrap key; stopped (and its log tail printed) on exit."""
+    port = free_port()
+    env = {"ALLOWED_HOSTS": "127.0.0.1", **env, "API_KEY": API_KEY}
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = ApiServer(f"http://127.0.0.1:{port}", process, log)
+    try:
+        wait_for_server(lambda: _healthy(server), 30, "gunicorn to answer /health", server)
+        yield server
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        print(server.tail())  # shown by pytest when the test failed
+
+
+@pytest.fixture
+def api_server(worker: Worker, tmp_path: Path) -> Iterator[ApiServer]:
+    """gunicorn (2 sync workers) with the worker's environment."""
+    with serve_api(worker.env, tmp_path / "gunicorn.log") as server:
+        yield server
+
+
+def _healthy(server: ApiServer) -> bool:
+    try:
+        return requests.get(server.url + "/health", timeout=5).status_code == 200
+    except requests.RequestException:  # not listening yet, or still importing Django
+        return False
+
+
+def wait_for_server(
+    condition: Callable[[], bool], timeout: float, what: str, server: ApiServer
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}\n--- gunicorn ---\n{server.tail()}")

@@ -4,25 +4,15 @@ permanent fault, FAILED with the step's error, the fault cleared, a retry, COMPL
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.conftest import ROOT, Worker
+from tests.e2e.conftest import API_KEY, ApiServer, wait_for_server
 
 pytestmark = pytest.mark.e2e
 
-API_KEY = "e2e-bootstrap-key-0123456789"
 PROTECTION_REFUSED = {
     "provider": "github",
     "method": "PUT",
@@ -36,83 +26,6 @@ PROTECTION_REFUSED = {
 }
 
 
-@dataclass
-class ApiServer:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = {"x-api-key": API_KEY, **kwargs.pop("headers", {})}
-        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def api_server(worker: Worker, tmp_path: Path) -> Iterator[ApiServer]:
-    """gunicorn on a free loopback port, with the worker's environment (database, broker,
-    sandbox) and API_KEY as the bootstrap key."""
-    port = _free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {**worker.env, "API_KEY": API_KEY, "ALLOWED_HOSTS": "127.0.0.1"}
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--timeout",
-                "60",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = ApiServer(f"http://127.0.0.1:{port}", process, log)
-    try:
-        _wait(lambda: _healthy(server), 30, "gunicorn to answer /health", server)
-        yield server
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        print(server.tail())  # shown by pytest when the test failed
-
-
-def _healthy(server: ApiServer) -> bool:
-    try:
-        return requests.get(server.url + "/health", timeout=5).status_code == 200
-    except requests.RequestException:  # not listening yet, or still importing Django
-        return False
-
-
-def _wait(condition: Callable[[], bool], timeout: float, what: str, server: ApiServer) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}\n--- gunicorn ---\n{server.tail()}")
-
-
 def _settle(server: ApiServer, status_url: str, timeout: float = 120) -> dict[str, Any]:
     """Poll the status until the course is COMPLETED or FAILED; return the last status."""
     seen: dict[str, Any] = {}
@@ -123,7 +36,7 @@ def _settle(server: ApiServer, status_url: str, timeout: float = 120) -> dict[st
         seen.update(response.json())
         return seen["courseStatus"] in ("COMPLETED", "FAILED")
 
-    _wait(settled, timeout, f"{status_url} to settle", server)
+    wait_for_server(settled, timeout, f"{status_url} to settle", server)
     return seen
 
 
