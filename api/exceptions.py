@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 from api.authentication import HEADER as API_KEY_HEADER
 from courses.services import CourseAlreadyExistsError
@@ -122,6 +122,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     response = exception_handler(exc, context)
     if response is None:  # a bug: log it with its traceback, answer without leaking it
         logger.error("unhandled error in %s", context.get("view"), exc_info=exc)
+        set_rollback()
         return Response(
             error_body(500, "An unexpected error occurred; it has been logged."), status=500
         )

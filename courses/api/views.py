@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -14,7 +15,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -58,6 +59,12 @@ class CourseViewSet(viewsets.GenericViewSet):
         # Only the course's own JSON shows its lab groups: other actions skip that query.
         courses = super().get_queryset()
         return courses.prefetch_related("lab_groups") if self.action == "retrieve" else courses
+
+    def get_object(self) -> Course:
+        try:
+            return super().get_object()
+        except Http404:
+            raise NotFound(f"No course with id {self.kwargs['pk']}.") from None
 
     @extend_schema(
         operation_id="courses_list",

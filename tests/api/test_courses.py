@@ -109,7 +109,9 @@ def test_retrieve(api):
 
 
 def test_retrieve_unknown_is_404_in_the_error_shape(api):
-    assert_error(api.get(f"/courses/{uuid.uuid4()}"), 404)
+    course_id = uuid.uuid4()
+
+    assert_error(api.get(f"/courses/{course_id}"), 404, contains=f"No course with id {course_id}")
 
 
 @pytest.mark.parametrize("suffix", ["", "/status", "/resources", "/audit"])
