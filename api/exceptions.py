@@ -20,6 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
 from api.authentication import HEADER as API_KEY_HEADER
+from audit.models import SystemEvent
+from audit.services import system_event_record
 from courses.services import CourseAlreadyExistsError
 from provisioning.services import CourseBusyError, NothingToRetryError
 
@@ -137,6 +139,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         message = str(exc.detail) if not isinstance(exc.detail, list | dict) else str(exc)
     if isinstance(exc, exceptions.NotAuthenticated):
         message = f"Missing API key: send it in the {API_KEY_HEADER} header."
+    if isinstance(exc, LimitExceeded):
+        # Recorded here, after the view's transaction was rolled back, so that it stays.
+        request = context.get("request")
+        system_event_record(
+            kind=SystemEvent.Kind.CONCURRENCY_LIMIT,
+            message=str(exc.detail),
+            api_key=getattr(getattr(request, "auth", None), "name", ""),
+        )
     if isinstance(exc, exceptions.Throttled) and not isinstance(exc, LimitExceeded):
         message = (
             f"Request rate limit exceeded ({settings.API_THROTTLE_RATE} per API key); "

@@ -7,6 +7,7 @@ import pytest
 from django.core.cache.backends.locmem import LocMemCache
 
 from api.services import api_key_create
+from audit.models import SystemEvent
 from courses.models import Course
 from tests.api.factories import assert_error, lecture_body
 
@@ -58,6 +59,8 @@ def test_active_courses_cap_per_key(api, api_key, client_for, settings):
     assert "at most 2" in body["message"] and "API_MAX_ACTIVE_COURSES_PER_KEY" in body["message"]
     assert response["Retry-After"] == str(settings.API_ACTIVE_COURSES_RETRY_AFTER)
     assert not Course.objects.filter(name="Third").exists()
+    event = SystemEvent.objects.get(kind=SystemEvent.Kind.CONCURRENCY_LIMIT)
+    assert "Active courses limit reached" in event.message  # kept, though the create rolled back
     # Another key has its own cap.
     _, other_raw = api_key_create(name="Other")
     assert client_for(other_raw).post("/courses", lecture_body(), format="json").status_code == 202
