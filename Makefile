@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: install demo test lint format sandbox bench-calls bench-api clean
+.PHONY: install demo test lint format sandbox bench bench-calls bench-api clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ bench-calls: install
 ## Benchmark: API throughput and p50/p99 latency under gunicorn (needs DATABASE_URL on PostgreSQL).
 bench-api: install
 	$(PY) benchmarks/api_bench.py
+
+## Benchmark: 50 courses through the API, workers on Redis, against the sandbox's scaled-down
+## limits; wall time against the limits' bound, calls per course, a plot in artifacts/bench/
+## (needs DATABASE_URL on PostgreSQL and Redis at BENCH_REDIS_URL, default 127.0.0.1:6379/14).
+bench: install
+	$(PY) benchmarks/provisioning_bench.py
 
 ## Serve the sandbox standalone on port 8001.
 sandbox: install

@@ -1,0 +1,517 @@
+"""Provisioning against the platforms' limits: how close to the bound they impose do we run?
+
+What runs:
+- The sandbox in this process, every Discord and GitHub call delayed 50 ms, GitHub's secondary
+  limit scaled down to ``GITHUB_LIMIT`` content-creating requests per ``GITHUB_WINDOW`` seconds
+  (GitHub's is about 80 a minute), Discord's limits as the sandbox has them (50 a second per
+  route and server, 50 a second globally).
+- A scratch database ``<NAME>_provisioning_bench`` on the PostgreSQL server of ``DATABASE_URL``
+  (needs CREATEDB; dropped at the end), and ``BENCH_REDIS_URL`` (default
+  ``redis://127.0.0.1:6379/14``; FLUSHED first) as broker and shared rate-limit store.
+- ``WORKERS`` Celery worker processes of ``CONCURRENCY`` children, and gunicorn serving the API
+  (throttling and the per-key course cap off: this is a bulk import).
+- Through ``POST /courses``: 40 lectures and 10 laboratories of 4 groups (every fifth course is a
+  laboratory), with 50 staff-made servers in the pool; our GitHub write budget is
+  ``GITHUB_WRITE_BUDGET=19/10``, one request under the sandbox's limit, with writes at least
+  ``GITHUB_SECONDS_BETWEEN_WRITES=0.5`` s apart. Both margins are needed: slots are booked when a
+  worker is about to send, but the sandbox counts arrivals, and on a busy machine some arrive
+  later than others. Without the spacing, 19 writes are booked in a burst and the next 19 exactly
+  10 s later, so two late arrivals of one burst are enough to make 20 in 10 s (measured: 14
+  secondary-limit answers, each pausing every worker for its ``retry-after``, and 12 writes
+  repeated: ratio 1.17). Spaced, 20 writes span at least 10.5 s of booked time: an arrival may
+  be up to 0.5 s late, and the pace is still 19 per 10 s.
+
+The bound. Every GitHub repository needs 5 writes (create, tree, commit, ref, protection), so
+W = 40 x 5 + 10 x 4 x 5 = 400. A sliding window admits at most L = 20 writes in any T = 10 s, so
+the k-th write (from 0) cannot arrive earlier than floor(k / L) x T after the first: the last
+one, k = W - 1, comes at least (ceil(W / L) - 1) x T = 190 s after the first. Before the first
+write can arrive, a lecture's Discord steps must be done (9 calls) and the write itself takes
+its latency: 10 x 50 ms. Discord imposes far less: 500 calls under a global 50 a second need
+10 s, the per-route buckets are per server (one per course) and never bind, and the latency of
+all calls spread over the workers' children is under 10 s. So the bound is the GitHub one,
+about 190.5 s; our own budget (19 per 10 s) alone would allow no better than 210 s, which is
+why the ratio cannot go below about 1.10 with that margin.
+
+Prints: wall time (first POST to last course COMPLETED), the bound, their ratio (goal: under
+1.15), reads and writes per course type (from the audit log, whose rows carry the course) against
+the minimum the steps need, the 429s and secondary-limit answers the sandbox gave; writes
+``artifacts/bench/provisioning.png``: completed courses and GitHub writes over time against the
+best possible curves. Asserts nothing. Usage: ``DATABASE_URL=postgres://... make bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import environ
+import psycopg
+import redis
+import requests
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+LECTURES, LABORATORIES, GROUPS = 40, 10, 4
+LATENCY_MS = 50
+GITHUB_LIMIT, GITHUB_WINDOW = 20, 10.0  # the sandbox's secondary limit
+GITHUB_WRITE_BUDGET = "19/10"  # ours: one under it
+# Writes at least this far apart: 20 writes span at least 10.5 s of booked time, so a request
+# may arrive up to 0.5 s late (a busy CPU) without making 20 in any 10 s at the sandbox.
+GITHUB_SECONDS_BETWEEN_WRITES = "0.5"
+DISCORD_GLOBAL = 50  # the sandbox's global limit per second (its default)
+WORKERS, CONCURRENCY = 2, 4
+CLIENTS = 5  # threads posting the courses
+MAX_SECONDS = 900.0  # give up waiting after this long
+ORG = "bench-university"
+PLOT = ROOT / "artifacts" / "bench" / "provisioning.png"
+REQUEST_LOG = PLOT.with_name("provisioning-requests.json")  # the sandbox's log, for a closer look
+
+# What the steps cannot do without, per course type: (discord reads, discord writes,
+# github reads, github writes). Discord: the server, the bot user and its member (access and
+# permissions), one listing of channels (and of roles) to adopt what exists, the rename, one
+# POST per channel (and role). GitHub: per repository the create, then the head ref and commit
+# read, a tree, a commit and the ref moved, then the protection.
+MINIMUM = {
+    "LECTURE": (4, 1 + 4, 2, 5),
+    "LABORATORY": (5, 1 + 2 * GROUPS, 2 * GROUPS, 5 * GROUPS),
+}
+# Calls before a lecture's first GitHub write arrives: its 9 Discord calls and the write itself.
+LEAD_CALLS = MINIMUM["LECTURE"][0] + MINIMUM["LECTURE"][1] + 1
+
+
+@dataclass(frozen=True)
+class Bound:
+    github_writes: int
+    discord_calls: int
+    lead: float
+    github: float  # seconds between the first and the last write, at the least
+    discord: float
+    budget: float  # the same as ``github`` under our own budget
+
+    @property
+    def total(self) -> float:
+        return self.lead + max(self.github, self.discord)
+
+
+def bound() -> Bound:
+    writes = LECTURES * MINIMUM["LECTURE"][3] + LABORATORIES * MINIMUM["LABORATORY"][3]
+    discord = sum(
+        count * (MINIMUM[kind][0] + MINIMUM[kind][1])
+        for kind, count in (("LECTURE", LECTURES), ("LABORATORY", LABORATORIES))
+    )
+    budget_limit, _, budget_window = GITHUB_WRITE_BUDGET.partition("/")
+    return Bound(
+        github_writes=writes,
+        discord_calls=discord,
+        lead=LEAD_CALLS * LATENCY_MS / 1000,
+        github=(math.ceil(writes / GITHUB_LIMIT) - 1) * GITHUB_WINDOW,
+        discord=discord / DISCORD_GLOBAL,
+        budget=(math.ceil(writes / int(budget_limit)) - 1) * float(budget_window),
+    )
+
+
+def best_writes(t: float, b: Bound) -> int:
+    """GitHub writes that can have arrived by ``t`` (seconds after the first POST)."""
+    if t < b.lead:
+        return 0
+    return min(b.github_writes, GITHUB_LIMIT * (int((t - b.lead) // GITHUB_WINDOW) + 1))
+
+
+def best_completed(t: float, b: Bound) -> int:
+    """Courses that can be complete by ``t``: the writes so far, cheapest courses first."""
+    writes = best_writes(t, b)
+    lecture, laboratory = MINIMUM["LECTURE"][3], MINIMUM["LABORATORY"][3]
+    lectures = min(LECTURES, writes // lecture)
+    rest = writes - lectures * lecture
+    return lectures + (min(LABORATORIES, rest // laboratory) if lectures == LECTURES else 0)
+
+
+# -- services ----------------------------------------------------------------------------------
+def scratch_database(url: str) -> tuple[str, str]:
+    """Create ``<NAME>_provisioning_bench``; return its URL and the admin connection string."""
+    config = environ.Env.db_url_config(url)
+    if "postgresql" not in config["ENGINE"]:
+        sys.exit("provisioning_bench: DATABASE_URL must point at PostgreSQL (postgres://...)")
+    name = f"{config['NAME']}_provisioning_bench"
+    admin = make_conninfo(
+        dbname="postgres",
+        user=config.get("USER") or None,
+        password=config.get("PASSWORD") or None,
+        host=config.get("HOST") or None,
+        port=config.get("PORT") or None,
+    )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urllib.parse.urlsplit(url)._replace(path=f"/{name}").geturl(), admin
+
+
+def drop_database(admin: str, url: str) -> None:
+    name = urllib.parse.urlsplit(url).path.lstrip("/")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A child in its own process group, stopped (TERM, then KILL) on exit."""
+    with log.open("wb") as out:
+        child = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait(timeout=10)
+
+
+def wait_until(condition: Any, timeout: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            sys.exit(f"provisioning_bench: no {what} in {timeout:.0f}s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+# -- the run -----------------------------------------------------------------------------------
+def course_body(number: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": f"Bench course {number}", "semester": "2026-fall"}
+    if number % 5 == 4:
+        groups = [{"name": f"Group {n}", "number": n} for n in range(1, GROUPS + 1)]
+        return {**body, "type": "LABORATORY", "labGroups": groups}
+    return {**body, "type": "LECTURE"}
+
+
+def post_courses(base: str, key: str) -> tuple[list[str], Counter[int]]:
+    numbers = iter(range(LECTURES + LABORATORIES))
+    lock = threading.Lock()
+    ids: list[str] = []
+    statuses: Counter[int] = Counter()
+
+    def client() -> None:
+        with requests.Session() as session:
+            session.headers["x-api-key"] = key
+            while True:
+                with lock:
+                    number = next(numbers, None)
+                if number is None:
+                    return
+                response = session.post(f"{base}/courses", json=course_body(number), timeout=30)
+                with lock:
+                    statuses[response.status_code] += 1
+                    if response.status_code == 202:
+                        ids.append(response.json()["id"])
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return ids, statuses
+
+
+def main() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        sys.exit("provisioning_bench: set DATABASE_URL=postgres://USER@HOST:5432/NAME")
+    broker = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    db_url, admin = scratch_database(url)
+    try:
+        run(db_url, broker)
+    finally:
+        drop_database(admin, db_url)
+
+
+def run(db_url: str, broker: str) -> None:
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL=db_url,
+        CELERY_BROKER_URL="",  # this process enqueues nothing
+        RATE_LIMIT_REDIS_URL="",
+        LOG_LEVEL="WARNING",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from integrations.sandbox.control_client import SandboxControl
+    from integrations.sandbox.server import RunningSandbox
+    from provisioning.models import DiscordServer
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(broker).flushdb()
+    logs = Path(tempfile.mkdtemp(prefix="provisioning-bench-"))
+    key = "bench-" + secrets.token_urlsafe(24)
+
+    with RunningSandbox() as sandbox:
+        control = SandboxControl(sandbox.url)
+        control.create_org(ORG, plan="team")
+        control.configure(
+            github={"secondary_limit": {"requests": GITHUB_LIMIT, "window": GITHUB_WINDOW}}
+        )
+        guilds = [control.create_guild(name=f"Staff server {n}") for n in range(50)]
+        DiscordServer.objects.bulk_create(
+            DiscordServer(guild_id=guild["id"], name=guild["name"]) for guild in guilds
+        )
+        control.set_faults(latency_ms=LATENCY_MS)
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "CELERY_BROKER_URL": broker,
+            "RATE_LIMIT_REDIS_URL": broker,
+            "INTEGRATIONS_MODE": "sandbox",
+            "DISCORD_API_URL": sandbox.discord_api_url,
+            "GITHUB_API_URL": sandbox.github_api_url,
+            "GITHUB_ORG": ORG,
+            "GITHUB_TOKEN": "sandbox-github-token",
+            "DISCORD_BOT_TOKEN": "sandbox-discord-token",
+            "GITHUB_WRITE_BUDGET": GITHUB_WRITE_BUDGET,
+            "GITHUB_SECONDS_BETWEEN_WRITES": GITHUB_SECONDS_BETWEEN_WRITES,
+            "API_KEY": key,
+            "API_THROTTLE_RATE": "",
+            "API_MAX_ACTIVE_COURSES_PER_KEY": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        gunicorn = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--log-level",
+            "warning",
+        ]
+        celery = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"]
+        with (
+            process(
+                [*celery, "-c", str(CONCURRENCY), "-n", "bench1@%h", "-l", "INFO"],
+                env,
+                logs / "worker1.log",
+            ),
+            process(
+                [*celery, "-c", str(CONCURRENCY), "-n", "bench2@%h", "-l", "INFO"],
+                env,
+                logs / "worker2.log",
+            ),
+            process(
+                [*gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+                env,
+                logs / "gunicorn.log",
+            ),
+        ):
+            for n in (1, 2):
+                log = logs / f"worker{n}.log"
+                wait_until(lambda log=log: " ready." in log.read_text(), 60, "ready worker", log)
+            wait_until(lambda: answers(base + "/health"), 60, "gunicorn", logs / "gunicorn.log")
+
+            started = time.time()
+            ids, statuses = post_courses(base, key)
+            posted = time.time() - started
+            finished = wait_settled(ids, started)
+        state = control.state()
+        log = control.requests()
+
+    report(ids, statuses, posted, started, finished, state, log, logs)
+
+
+def wait_settled(ids: list[str], started: float) -> float:
+    from courses.models import Course
+
+    done = [Course.Status.COMPLETED, Course.Status.FAILED]
+    last_print = 0.0
+    while time.time() - started < MAX_SECONDS:
+        settled = Course.objects.filter(id__in=ids, status__in=done).count()
+        if time.time() - last_print >= 15:
+            print(f"  {time.time() - started:6.1f}s  {settled}/{len(ids)} settled", flush=True)
+            last_print = time.time()
+        if settled == len(ids):
+            break
+        time.sleep(0.25)
+    return time.time()
+
+
+def report(
+    ids: list[str],
+    statuses: Counter[int],
+    posted: float,
+    started: float,
+    finished: float,
+    state: dict[str, Any],
+    log: list[dict[str, Any]],
+    logs: Path,
+) -> None:
+    from audit.models import AuditLog
+    from courses.models import Course
+
+    courses = list(Course.objects.filter(id__in=ids).values("id", "type", "status", "updated_at"))
+    outcome = Counter(course["status"] for course in courses)
+    completed = sorted(
+        course["updated_at"].timestamp() - started
+        for course in courses
+        if course["status"] == Course.Status.COMPLETED
+    )
+    wall = completed[-1] if len(completed) == len(ids) else finished - started
+    b = bound()
+
+    print(
+        f"\n{LECTURES} lectures + {LABORATORIES} laboratories of {GROUPS} groups through the API "
+        f"({dict(statuses)} in {posted:.1f}s); {WORKERS} workers x {CONCURRENCY}; sandbox "
+        f"{LATENCY_MS} ms a call, GitHub {GITHUB_LIMIT} writes / {GITHUB_WINDOW:.0f}s, our budget "
+        f"{GITHUB_WRITE_BUDGET}"
+    )
+    print(f"courses: {dict(outcome)}   (logs in {logs})")
+    print(f"wall time (first POST to last COMPLETED): {wall:8.1f} s")
+    print(
+        f"bound: {b.total:8.1f} s   = lead {b.lead:.1f} s + GitHub {b.github:.0f} s "
+        f"({b.github_writes} writes, {GITHUB_LIMIT} per {GITHUB_WINDOW:.0f} s); Discord needs "
+        f"{b.discord:.0f} s ({b.discord_calls} calls, {DISCORD_GLOBAL}/s); our budget "
+        f"{GITHUB_WRITE_BUDGET} alone: {b.lead + b.budget:.1f} s"
+    )
+    print(f"ratio wall / bound:                        {wall / b.total:8.3f}   (goal < 1.15)")
+
+    kinds = {str(course["id"]): course["type"] for course in courses}
+    per_type: dict[str, Counter[str]] = {kind: Counter() for kind in MINIMUM}
+    rows = AuditLog.objects.filter(course_id__in=ids).values_list(
+        "course_id", "provider", "method", "response_status"
+    )
+    for course_id, provider, method, status in rows:
+        what = "read" if method == "GET" else "write"
+        counter = per_type[kinds[str(course_id)]]
+        counter[f"{provider} {what}"] += 1
+        if status in (403, 429):
+            counter[f"{provider} refused"] += 1
+    print(f"\n{'per course':<22} {'discord r/w':>14} {'github r/w':>14} {'minimum r/w':>22}")
+    for kind, counter in per_type.items():
+        count = sum(1 for value in kinds.values() if value == kind) or 1
+        dr, dw, gr, gw = (
+            counter[f"{p} {w}"] / count for p in ("discord", "github") for w in ("read", "write")
+        )
+        low = MINIMUM[kind]
+        label = "lecture" if kind == "LECTURE" else f"laboratory, {GROUPS} groups"
+        print(
+            f"{label:<22} {dr:>6.2f}/{dw:<7.2f} {gr:>6.2f}/{gw:<7.2f} "
+            f"{low[0]:>4}/{low[1]:<3} {low[2]:>4}/{low[3]:<3}"
+        )
+
+    github, discord = state["github"]["counters"], state["discord"]["counters"]
+    print(
+        f"\nGitHub secondary-limit answers: {github['secondary_limited']}   primary-limit: "
+        f"{github['primary_limited']}   writes accepted: {github['writes']}"
+    )
+    print(
+        f"Discord 429s: {discord['rate_limited']} (route {discord['rate_limited_user']}, "
+        f"global {discord['rate_limited_global']})"
+    )
+    writes = sorted(
+        entry["time"] - started
+        for entry in log
+        if entry["provider"] == "github"
+        and entry["method"] != "GET"
+        and entry["status"] is not None
+        and entry["status"] < 400
+    )
+    refused = [
+        f"{entry['time'] - started:.1f}"
+        for entry in log
+        if entry["provider"] == "github" and entry["status"] in (403, 429)
+    ]
+    if refused:
+        print(f"GitHub refusals at (s): {', '.join(refused)}")
+    first_call = min(entry["time"] for entry in log) - started
+    print(f"first platform call at {first_call:.2f} s")
+    if writes:
+        print(
+            f"GitHub writes: first at {writes[0]:.1f} s, last at {writes[-1]:.1f} s: "
+            f"{len(writes)} in {writes[-1] - writes[0]:.1f} s (at least {b.github:.0f} s)"
+        )
+    REQUEST_LOG.parent.mkdir(parents=True, exist_ok=True)
+    REQUEST_LOG.write_text(
+        json.dumps([{**entry, "t": entry["time"] - started} for entry in log], default=str)
+    )
+    plot(completed, writes, b, wall)
+
+
+def plot(completed: list[float], writes: list[float], b: Bound, wall: float) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("\n(no plot: pip install matplotlib, or install the dev extras)")
+        return
+    end = max(wall, b.total) * 1.03
+    grid = [end * i / 2000 for i in range(2001)]
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    top.step(completed, range(1, len(completed) + 1), where="post", label="completed (measured)")
+    top.plot(grid, [best_completed(t, b) for t in grid], "--", label="best possible")
+    top.axvline(b.total, color="grey", linewidth=0.8, label=f"bound {b.total:.0f} s")
+    top.set_ylabel("courses completed")
+    top.set_title(
+        f"{LECTURES + LABORATORIES} courses: wall {wall:.0f} s, ratio {wall / b.total:.2f}"
+    )
+    top.legend(loc="upper left")
+    bottom.step(writes, range(1, len(writes) + 1), where="post", label="GitHub writes (measured)")
+    bottom.plot(
+        grid,
+        [best_writes(t, b) for t in grid],
+        "--",
+        label=f"at most {GITHUB_LIMIT} per {GITHUB_WINDOW:.0f} s",
+    )
+    bottom.set_xlabel("seconds since the first POST")
+    bottom.set_ylabel("GitHub writes")
+    bottom.legend(loc="upper left")
+    PLOT.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(PLOT, dpi=110)
+    print(f"\nplot: {PLOT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
