@@ -27,8 +27,9 @@ the k-th write (from 0) cannot arrive earlier than floor(k / L) x T after the fi
 one, k = W - 1, comes at least (ceil(W / L) - 1) x T = 190 s after the first. Before the first
 write can arrive, a lecture's Discord steps must be done (9 calls) and the write itself takes
 its latency: 10 x 50 ms. Discord imposes far less: 500 calls under a global 50 a second need
-10 s, the per-route buckets are per server (one per course) and never bind, and the latency of
-all calls spread over the workers' children is under 10 s. So the bound is the GitHub one,
+10 s (11 s at the 45 a second our client keeps to), the per-route buckets are per server (one
+per course) and never bind, and the latency of all calls spread over the workers' children is
+under 10 s. So the bound is the GitHub one,
 about 190.5 s; our own budget (19 per 10 s) alone would allow no better than 210 s, which is
 why the ratio cannot go below about 1.10 with that margin.
 
@@ -36,7 +37,9 @@ Prints: wall time (first POST to last course COMPLETED), the bound, their ratio 
 1.15), reads and writes per course type (from the audit log, whose rows carry the course) against
 the minimum the steps need, the 429s and secondary-limit answers the sandbox gave; writes
 ``artifacts/bench/provisioning.png``: completed courses and GitHub writes over time against the
-best possible curves. Asserts nothing. Usage: ``DATABASE_URL=postgres://... make bench``.
+best possible curves, and the sandbox's request log beside it (``provisioning-requests.json``,
+times in ``t`` from the first POST) for a closer look. Asserts nothing.
+Usage: ``DATABASE_URL=postgres://... make bench``.
 """
 
 from __future__ import annotations
