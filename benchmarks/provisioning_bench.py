@@ -29,9 +29,9 @@ write can arrive, a lecture's Discord steps must be done (9 calls) and the write
 its latency: 10 x 50 ms. Discord imposes far less: 500 calls under a global 50 a second need
 10 s (11 s at the 45 a second our client keeps to), the per-route buckets are per server (one
 per course) and never bind, and the latency of all calls spread over the workers' children is
-under 10 s. So the bound is the GitHub one,
-about 190.5 s; our own budget (19 per 10 s) alone would allow no better than 210 s, which is
-why the ratio cannot go below about 1.10 with that margin.
+under 10 s. So the bound is the GitHub one, about 190.5 s; our own budget (19 per 10 s) alone
+would allow no better than 210 s, which is why the ratio cannot go below about 1.10 with that
+margin.
 
 Prints: wall time (first POST to last course COMPLETED), the bound, their ratio (goal: under
 1.15), reads and writes per course type (from the audit log, whose rows carry the course) against
