@@ -53,11 +53,13 @@ def system_event_record(
     **data: Any,
 ) -> SystemEvent:
     """Record an event for operators, and log it (one structured line)."""
+    message = redact_text(message)
+    data = redact(data)
     logger.log(
         logging.ERROR if severity == SystemEvent.Severity.ERROR else logging.WARNING,
         message,
         extra={"event": kind, "course_id": str(course_id) if course_id else None, **data},
     )
     return SystemEvent.objects.create(
-        kind=kind, severity=severity, message=redact_text(message), course_id=course_id, data=data
+        kind=kind, severity=severity, message=message, course_id=course_id, data=data
     )

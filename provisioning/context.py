@@ -16,7 +16,7 @@ from integrations.ratelimit import parse_windows
 from provisioning.models import ProvisioningStep
 
 
-def discord_client() -> DiscordClient:
+def discord_client(on_wait: Callable[[], None] | None = None) -> DiscordClient:
     return DiscordClient(
         api_url=settings.DISCORD_API_URL,
         token=settings.DISCORD_BOT_TOKEN,
@@ -25,10 +25,11 @@ def discord_client() -> DiscordClient:
         safe_retries=settings.INTEGRATIONS_SAFE_RETRIES,
         safe_retry_delay=settings.INTEGRATIONS_SAFE_RETRY_DELAY,
         global_limit=settings.DISCORD_GLOBAL_LIMIT,
+        on_wait=on_wait,
     )
 
 
-def github_client() -> GitHubClient:
+def github_client(on_wait: Callable[[], None] | None = None) -> GitHubClient:
     return GitHubClient(
         api_url=settings.GITHUB_API_URL,
         token=settings.GITHUB_TOKEN,
@@ -39,6 +40,7 @@ def github_client() -> GitHubClient:
         safe_retry_delay=settings.INTEGRATIONS_SAFE_RETRY_DELAY,
         write_budget=parse_windows(settings.GITHUB_WRITE_BUDGET),
         max_wait=settings.PROVISIONING_MAX_INLINE_WAIT_SECONDS,
+        on_wait=on_wait,
     )
 
 
@@ -52,8 +54,8 @@ class StepContext:
 
     @cached_property
     def discord(self) -> DiscordClient:
-        return discord_client()
+        return discord_client(on_wait=self.heartbeat)
 
     @cached_property
     def github(self) -> GitHubClient:
-        return github_client()
+        return github_client(on_wait=self.heartbeat)

@@ -58,6 +58,7 @@ def resource_ensure(
     found = find() if find is not None and (look_first or not created) else None
     if found is None:
         found = create()
+    ctx.heartbeat()  # a run that lost the course writes no checkpoint (LeaseLost)
     _confirm(resource, found)
     ctx.progress += 1
     return resource

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from audit.context import audit_scope
 from audit.models import SystemEvent
+from audit.redaction import redact_text
 from audit.services import system_event_record
 from courses.models import Course
 from integrations.errors import IntegrationError
@@ -99,7 +101,7 @@ def run_course(course_id: uuid.UUID | str, *, task_id: str = "") -> RunResult:
 
 def _finish_job(job: JobExecution, outcome: str, error: str = "") -> None:
     JobExecution.objects.filter(id=job.id).update(
-        outcome=outcome, error=error[:4000], finished_at=timezone.now()
+        outcome=outcome, error=redact_text(error)[:4000], finished_at=timezone.now()
     )
 
 
@@ -135,6 +137,21 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
     except LeaseLost:
         logger.warning("course %s: lease lost, leaving it to the run that took over", course_id)
         return RunResult(Outcome.BUSY)
+    except SoftTimeLimitExceeded:
+        # The worker's time limit: the run so far is checkpointed; give the course back and
+        # let the task continue it at once in a fresh run.
+        ProvisioningStep.objects.filter(course_id=course_id, status=StepStatus.RUNNING).update(
+            status=StepStatus.PENDING
+        )
+        lease.release(Course.Status.IN_PROGRESS)
+        system_event_record(
+            kind=SystemEvent.Kind.TIME_LIMIT,
+            message=f"Provisioning of course {course_id} reached the worker's time limit; "
+            "it continues in a new run.",
+            course_id=course_id,
+            severity=SystemEvent.Severity.WARNING,
+        )
+        return RunResult(Outcome.DEFERRED, retry_in=1.0)
     lease.release(Course.Status.COMPLETED)
     return RunResult(Outcome.COMPLETED)
 
@@ -191,14 +208,15 @@ def _execute(
             lease.heartbeat()
             time.sleep(delay)
             continue
-        except LeaseLost:
-            raise
+        except (LeaseLost, SoftTimeLimitExceeded):
+            raise  # not the step's fault: _run hands the course back
         except Exception as exc:  # a bug, not a platform answer: fail loudly, don't loop
             logger.exception("step %s of course %s crashed", step.name, course.id)
             _finish_step(
                 step, StepStatus.FAILED, f"Internal error: {exc.__class__.__name__}: {exc}"
             )
             return RunResult(Outcome.FAILED)
+        lease.heartbeat()  # the checkpoint is ours to write only while we hold the course
         _finish_step(step, StepStatus.COMPLETED, "")
         return None
 
@@ -227,14 +245,14 @@ def _mark_running(step: ProvisioningStep) -> None:
 
 
 def _note(step: ProvisioningStep, message: str) -> None:
-    ProvisioningStep.objects.filter(id=step.id).update(last_error=message[:4000])
+    ProvisioningStep.objects.filter(id=step.id).update(last_error=redact_text(message)[:4000])
 
 
 def _finish_step(step: ProvisioningStep, status: str, error: str) -> None:
     done = status in ProvisioningStep.DONE or status == StepStatus.FAILED
     ProvisioningStep.objects.filter(id=step.id).update(
         status=status,
-        last_error=error[:4000],
+        last_error=redact_text(error)[:4000],
         finished_at=timezone.now() if done else None,
     )
     step.status = status

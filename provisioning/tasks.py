@@ -7,11 +7,8 @@ delivered again, which is safe because every step is idempotent and checkpointed
 from __future__ import annotations
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from audit.models import SystemEvent
-from audit.services import system_event_record
 from provisioning.recovery import courses_recover
 from provisioning.runner import run_course
 
@@ -25,20 +22,18 @@ from provisioning.runner import run_course
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
 )
 def provision_course(self, course_id: str) -> str:
-    try:
-        result = run_course(course_id, task_id=self.request.id or "")
-    except SoftTimeLimitExceeded:
-        system_event_record(
-            kind=SystemEvent.Kind.TIME_LIMIT,
-            message=f"Provisioning of course {course_id} hit the worker's time limit; "
-            "the recovery sweep will resume it.",
-            course_id=course_id,
-            severity=SystemEvent.Severity.ERROR,
-        )
-        raise
+    result = run_course(course_id, task_id=self.request.id or "")
     if result.retry_in is not None and not self.request.is_eager:
-        raise self.retry(countdown=result.retry_in)
+        raise self.retry(countdown=min(result.retry_in, max_defer_seconds()))
     return result.outcome
+
+
+def max_defer_seconds() -> float:
+    """The longest a re-scheduled task waits: well under the recovery grace period (or the sweep
+    would start a second chain of retries) and under Redis's visibility timeout (or the message
+    would be delivered again). A task that comes back early is simply deferred again."""
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    return max(1.0, min(settings.PROVISIONING_RECOVERY_GRACE_SECONDS, visibility) / 2)
 
 
 @shared_task

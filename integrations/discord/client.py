@@ -11,6 +11,7 @@ because a 429 has no effect. Any other failure is raised as a typed error, never
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -49,6 +50,7 @@ class DiscordClient:
         global_limit: int = 45,
         session: requests.Session | None = None,
         store: LimitStore | None = None,
+        on_wait: Callable[[], None] | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
@@ -61,6 +63,8 @@ class DiscordClient:
         self.session.headers.update({"Authorization": f"Bot {token}", "User-Agent": USER_AGENT})
         # Buckets and pauses are the bot's, shared by every worker (see integrations.ratelimit).
         self.store = store or limit_store()
+        # Called before every sleep: the runner proves it is alive (and learns if it is not).
+        self.on_wait = on_wait or (lambda: None)
         self.global_limit = global_limit
         self._key = f"discord:{token_key(token)}"
 
@@ -87,7 +91,7 @@ class DiscordClient:
             except TransientError:
                 if method not in ("GET", "PUT", "DELETE") or retry == self.safe_retries:
                     raise
-                time.sleep(self.safe_retry_delay * 2**retry)
+                self._sleep(self.safe_retry_delay * 2**retry)
         raise AssertionError("unreachable: the last try returns or raises")
 
     def _request_once(
@@ -118,7 +122,7 @@ class DiscordClient:
                 self._bucket_spent(route_key, retry_after)
             if retry_after > self.max_wait or resend == MAX_429_RESENDS:
                 break
-            time.sleep(retry_after)
+            self._sleep(retry_after)
         raise RateLimitedError(
             f"Discord rate limit on {method} {route}: retry in {retry_after:.1f}s",
             provider=self.provider,
@@ -196,7 +200,11 @@ class DiscordClient:
                 retry_after=wait,
             )
         if wait > 0:
-            time.sleep(wait)
+            self._sleep(wait)
+
+    def _sleep(self, seconds: float) -> None:
+        self.on_wait()
+        time.sleep(seconds)
 
     def _bucket_key(self, route_key: tuple[str, str]) -> str | None:
         bucket_id = self.store.recall(f"{self._key}:route:{route_key[0]}")

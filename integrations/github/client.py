@@ -84,10 +84,12 @@ class GitHubClient:
         write_budget: Sequence[Window] = ((70, 60.0), (450, 3600.0)),
         max_wait: float = 60.0,
         store: LimitStore | None = None,
+        on_wait: Callable[[], None] | None = None,
     ) -> None:
         self.org = org
         self.safe_retries = safe_retries
         self.safe_retry_delay = safe_retry_delay
+        self.on_wait = on_wait or (lambda: None)  # before every sleep: the runner's heartbeat
         self.github = Github(
             auth=Auth.Token(token),
             base_url=api_url.rstrip("/"),
@@ -106,6 +108,7 @@ class GitHubClient:
             write_windows=write_budget,
             write_spacing=seconds_between_writes,
             max_wait=max_wait,
+            on_wait=self.on_wait,
         )
         install_audit(self.github, limits)
 
@@ -197,6 +200,7 @@ class GitHubClient:
             except TransientError:
                 if not repeatable or retry == self.safe_retries:
                     raise
+                self.on_wait()
                 time.sleep(self.safe_retry_delay * 2**retry)
         raise AssertionError("unreachable: the last try returns or raises")
 

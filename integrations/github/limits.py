@@ -13,7 +13,7 @@ re-scheduled.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from audit.context import current_audit_context
@@ -30,6 +30,7 @@ class GitHubLimits:
     write_windows: Sequence[Window]
     write_spacing: float
     max_wait: float
+    on_wait: Callable[[], None] = lambda: None  # before every sleep: the runner's heartbeat
 
     def before(self, method: str) -> None:
         wait = self.store.paused_for(self.key)
@@ -47,6 +48,7 @@ class GitHubLimits:
                 retry_after=wait,
             )
         if wait > 0:
+            self.on_wait()
             time.sleep(wait)
 
     def after(self, status: int, headers: Mapping[str, str]) -> None:
@@ -56,14 +58,17 @@ class GitHubLimits:
                 self._paused(max(1.0, float(headers["retry-after"])), "secondary")
             elif headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
                 wait = max(1.0, float(headers["x-ratelimit-reset"]) - time.time())
-                self._paused(wait, "primary")
+                self._paused(wait, "primary", refused=status in (403, 429))
         except ValueError:
             pass  # a malformed header: the error itself still reaches the caller
 
-    def _paused(self, seconds: float, limit: str) -> None:
-        """Pause the token for every worker, and tell the operators: our pacing should have
-        kept this from happening (a budget too high, or another client on the same token)."""
+    def _paused(self, seconds: float, limit: str, refused: bool = True) -> None:
+        """Pause the token for every worker; when GitHub refused the request, tell the operators:
+        our pacing should have kept this from happening (a budget too high, or another client on
+        the same token)."""
         self.store.pause(self.key, seconds)
+        if not refused:
+            return
         context = current_audit_context()
         system_event_record(
             kind=SystemEvent.Kind.RATE_LIMITED,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -116,3 +117,23 @@ def test_exhausted_retries_fail_the_step_and_tell_the_operator(platforms, provis
     assert SystemEvent.objects.filter(
         kind=SystemEvent.Kind.RETRIES_EXHAUSTED, course=course
     ).exists()
+
+
+def test_a_worker_time_limit_hands_the_course_back_instead_of_failing_it(
+    platforms, provision, monkeypatch
+):
+    platforms.add_servers(1)
+    create_repos = runner.HANDLERS["CREATE_GITHUB_REPO"]
+
+    def too_slow(ctx):
+        monkeypatch.setitem(runner.HANDLERS, "CREATE_GITHUB_REPO", create_repos)
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setitem(runner.HANDLERS, "CREATE_GITHUB_REPO", too_slow)
+    course = provision(name="Slow")  # in-process: the task does not re-schedule itself
+
+    assert course.status == Course.Status.IN_PROGRESS
+    assert course.run_token is None  # handed back, not held by a dead run
+    assert course.steps.get(name="CREATE_GITHUB_REPO").status == "PENDING"
+    assert SystemEvent.objects.filter(kind=SystemEvent.Kind.TIME_LIMIT, course=course).exists()
+    assert runner.run_course(course.id).outcome == "COMPLETED"
