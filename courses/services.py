@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -11,13 +10,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from courses.models import MAX_LAB_GROUPS, Course, LabGroup
+from courses.validators import SEMESTER, SNOWFLAKE
+from provisioning.models import DiscordServer
+from provisioning.pool import discord_server_reserve
 from provisioning.services import provisioning_enqueue, provisioning_plan
 
 if TYPE_CHECKING:
     from api.models import ApiKey
 
-SEMESTER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,31}$")
-SNOWFLAKE_PATTERN = re.compile(r"^[0-9]{17,20}$")
+SEMESTER_PATTERN = SEMESTER
+SNOWFLAKE_PATTERN = SNOWFLAKE
 
 
 class CourseAlreadyExistsError(Exception):
@@ -45,7 +47,7 @@ def course_validate(
     groups = list(lab_groups)
     if not 1 <= len(name.strip()) <= 100:
         errors.setdefault("name", []).append("Give a name of 1 to 100 characters.")
-    if not SEMESTER_PATTERN.match(semester):
+    if not SEMESTER_PATTERN.fullmatch(semester):
         errors.setdefault("semester", []).append(
             "Give a semester of 1 to 32 letters, digits, spaces, dots, dashes or underscores, "
             "starting with a letter or digit (e.g. 2026-fall)."
@@ -56,15 +58,17 @@ def course_validate(
         errors.setdefault("lab_groups", []).append("A lecture has no lab groups.")
     if type == Course.Type.LABORATORY:
         errors.update(_lab_group_errors(groups))
-    if discord_guild_id and not SNOWFLAKE_PATTERN.match(discord_guild_id):
+    if discord_guild_id and not SNOWFLAKE_PATTERN.fullmatch(discord_guild_id):
         errors.setdefault("discord_guild_id", []).append(
             "A Discord server id is a snowflake of 17 to 20 digits."
         )
     elif discord_guild_id:
         other = Course.objects.filter(discord_guild_id=discord_guild_id).first()
-        if other is not None:
+        claimed = DiscordServer.objects.filter(guild_id=discord_guild_id, course__isnull=False)
+        holder = other.id if other else claimed.values_list("course_id", flat=True).first()
+        if holder is not None:
             errors.setdefault("discord_guild_id", []).append(
-                f"This Discord server is already used by course {other.id}."
+                f"This Discord server is already used by course {holder}."
             )
     if errors:
         raise ValidationError(errors)
@@ -125,6 +129,7 @@ def course_create(
                 LabGroup(course=course, name=group.name.strip(), number=group.number)
                 for group in groups
             )
+            discord_server_reserve(course=course)
             provisioning_plan(course=course)
             provisioning_enqueue(course=course)
     except IntegrityError as exc:  # a concurrent create of the same course won the race

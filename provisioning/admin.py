@@ -181,7 +181,7 @@ class DiscordServerForm(forms.ModelForm):
         guild_id = self.cleaned_data["guild_id"].strip()
         # The API's rule for a course's server id; provisioning.pool.discord_server_add (which
         # saves the row) checks the same thing again.
-        if not SNOWFLAKE_PATTERN.match(guild_id):
+        if not SNOWFLAKE_PATTERN.fullmatch(guild_id):
             raise forms.ValidationError(
                 "A Discord server id is a snowflake of 17 to 20 digits: in Discord, turn on "
                 "Developer Mode, right-click the server and choose Copy Server ID."

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from courses.models import Course
+from courses.validators import SNOWFLAKE
 from integrations.discord.permissions import bot_invite_url
 from provisioning.errors import ProvisioningConfigError
 from provisioning.models import DiscordServer
@@ -26,6 +27,15 @@ def discord_server_bind(*, course: Course) -> str:
     Course.objects.filter(id=course.id).update(discord_guild_id=server.guild_id)
     course.discord_guild_id = server.guild_id
     return server.guild_id
+
+
+def discord_server_reserve(*, course: Course) -> None:
+    """Take a course's explicitly given server out of the pool when the course is created, so
+    that no other course claims it before this one runs (call inside the creating transaction)."""
+    if course.discord_guild_id:
+        DiscordServer.objects.filter(
+            guild_id=course.discord_guild_id, status=DiscordServer.Status.AVAILABLE
+        ).update(status=DiscordServer.Status.CLAIMED, course=course, claimed_at=timezone.now())
 
 
 def _claim_explicit(course: Course) -> None:
@@ -48,9 +58,12 @@ def _claim_explicit(course: Course) -> None:
 
 
 def _claim_available(course: Course) -> DiscordServer:
+    # A server another course names explicitly is not the pool's to give, even if unclaimed.
+    named = Course.objects.exclude(discord_guild_id="").values("discord_guild_id")
     for _ in range(20):  # another course may win each race; try the next server
         candidate = (
             DiscordServer.objects.filter(status=DiscordServer.Status.AVAILABLE)
+            .exclude(guild_id__in=named)
             .order_by("created_at", "id")
             .values_list("id", flat=True)
             .first()
@@ -71,7 +84,7 @@ def _claim_available(course: Course) -> DiscordServer:
 
 def discord_server_add(*, guild_id: str, name: str = "") -> DiscordServer:
     """Register a staff-made server in the pool (idempotent)."""
-    if not guild_id.isdigit() or not 17 <= len(guild_id) <= 20:
+    if not SNOWFLAKE.fullmatch(guild_id):
         raise ValueError(f"{guild_id!r} is not a Discord server id (a 17 to 20 digit snowflake)")
     server, _ = DiscordServer.objects.get_or_create(guild_id=guild_id, defaults={"name": name})
     return server

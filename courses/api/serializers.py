@@ -50,7 +50,7 @@ class CourseCreateInputSerializer(StrictInputSerializer):
 
     name = StrictCharField(documented={"minLength": 1, "maxLength": 100})
     semester = StrictCharField(
-        documented={"pattern": SEMESTER_PATTERN.pattern, "maxLength": 32},
+        documented={"pattern": f"^{SEMESTER_PATTERN.pattern}$", "maxLength": 32},
         help_text="e.g. 2026-fall",
     )
     type = serializers.ChoiceField(
@@ -66,7 +66,7 @@ class CourseCreateInputSerializer(StrictInputSerializer):
     discordGuildId = StrictCharField(
         required=False,
         allow_null=True,
-        documented={"pattern": SNOWFLAKE_PATTERN.pattern},
+        documented={"pattern": f"^{SNOWFLAKE_PATTERN.pattern}$"},
         help_text="A staff-made Discord server (snowflake id) to use; omit to take one from "
         "the pool.",
     )

@@ -125,7 +125,7 @@ def group_channels(ctx: StepContext) -> list[ChannelSpec]:
         )
         specs.append(
             ChannelSpec(
-                f"group-{group.number}-{group.name}",
+                f"group-{group.number}-{group.name}"[:100],  # Discord's limit
                 f"Private channel of lab group {group.number} ({group.name}).",
                 overwrites,
                 group,

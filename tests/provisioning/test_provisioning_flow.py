@@ -9,7 +9,9 @@ import pytest
 
 from audit.models import AuditLog
 from courses.models import Course
+from courses.services import course_create
 from integrations.sandbox.discord.schema import validate_request_body_with_spec
+from provisioning import runner
 from provisioning.models import ExternalResource, ProvisioningStep
 from provisioning.runner import run_course
 from tests.conftest import ORG
@@ -140,3 +142,28 @@ def test_every_discord_request_validates_against_the_official_openapi(platforms,
             validate_request_body_with_spec(SPEC, entry["method"], entry["route"], entry["body"])
             == []
         )
+
+
+def test_the_longest_group_name_still_makes_a_valid_channel(platforms, provision):
+    platforms.add_servers(1)
+    course = provision(name="Long Lab", type="LABORATORY", groups=("x" * 100,))
+
+    assert course.status == Course.Status.COMPLETED
+    [channel] = [c for c in guild_of(platforms.state(), course)["channels"] if c["type"] == 0]
+    assert channel["name"] == ("group-1-" + "x" * 100)[:100]
+
+
+def test_the_pool_never_hands_out_a_server_another_course_named(platforms, provision):
+    named, spare = platforms.add_servers(2)
+    # Created first but not yet run (outside provision(), its on_commit task never fires here).
+    waiting = course_create(
+        name="Named", semester="2026-fall", type="LECTURE", discord_guild_id=named
+    )
+    pooled = provision(name="Pooled")
+
+    assert pooled.status == "COMPLETED"
+    assert pooled.discord_guild_id == spare
+    runner.run_course(waiting.id)
+    waiting.refresh_from_db()
+    assert waiting.status == "COMPLETED"
+    assert waiting.discord_guild_id == named
