@@ -132,3 +132,18 @@ def parse_list(value: str) -> list[str]:
     if not items:
         raise ConfigError("expected at least one comma-separated value")
     return items
+
+
+def parse_budget(value: str) -> str:
+    """``LIMIT/SECONDS`` windows, comma-separated (``70/60,450/3600``); returned as given."""
+    for part in value.split(","):
+        limit, slash, seconds = part.strip().partition("/")
+        try:
+            valid = slash and int(limit) > 0 and float(seconds) > 0
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError(
+                f"expected LIMIT/SECONDS windows such as 70/60,450/3600, got {value!r}"
+            )
+    return value

@@ -18,14 +18,19 @@ worker for minutes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from django.conf import settings
+
+from integrations.errors import TransientError
+
+T = TypeVar("T")
 
 Window = tuple[int, float]  # (limit, seconds)
 
@@ -160,6 +165,21 @@ return tostring(reset_at - now)
 """
 
 
+def _transient(method: Callable[..., T]) -> Callable[..., T]:
+    """Redis unreachable is a passing fault: the step is retried, not failed as a bug."""
+
+    @functools.wraps(method)
+    def wrapper(*args: object, **kwargs: object) -> T:
+        import redis
+
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise TransientError(f"rate-limit store unavailable: {exc}") from exc
+
+    return wrapper
+
+
 class RedisStore:
     """Limits shared by every worker through Redis."""
 
@@ -171,6 +191,7 @@ class RedisStore:
         self._reserve = self.redis.register_script(_RESERVE)
         self._bucket_take = self.redis.register_script(_BUCKET_TAKE)
 
+    @_transient
     def reserve(self, key: str, windows: Sequence[Window], spacing: float, horizon: float) -> float:
         ttl = max([seconds for _, seconds in windows] + [spacing, 1.0])
         args: list[float] = [time.time(), spacing, horizon, ttl]
@@ -179,9 +200,11 @@ class RedisStore:
         keys = [self.prefix + key, self.prefix + key + ":seq"]
         return float(self._reserve(keys=keys, args=args))
 
+    @_transient
     def bucket_take(self, key: str) -> float:
         return float(self._bucket_take(keys=[self.prefix + key], args=[time.time()]))
 
+    @_transient
     def bucket_update(self, key: str, remaining: int, reset_after: float) -> None:
         name = self.prefix + key
         pipe = self.redis.pipeline()
@@ -189,6 +212,7 @@ class RedisStore:
         pipe.expire(name, max(1, int(reset_after) + 60))
         pipe.execute()
 
+    @_transient
     def pause(self, key: str, seconds: float) -> None:
         until = time.time() + seconds
         name = self.prefix + "pause:" + key
@@ -196,13 +220,16 @@ class RedisStore:
         if current is None or float(current) < until:
             self.redis.set(name, until, ex=max(1, int(seconds) + 1))
 
+    @_transient
     def paused_for(self, key: str) -> float:
         value = self.redis.get(self.prefix + "pause:" + key)
         return max(0.0, float(value) - time.time()) if value is not None else 0.0
 
+    @_transient
     def remember(self, key: str, value: str) -> None:
         self.redis.set(self.prefix + "value:" + key, value, ex=24 * 3600)
 
+    @_transient
     def recall(self, key: str) -> str | None:
         value = self.redis.get(self.prefix + "value:" + key)
         return value.decode() if value is not None else None

@@ -51,7 +51,7 @@ def stalled_courses() -> list[uuid.UUID]:
 
 def courses_recover() -> list[uuid.UUID]:
     """Re-enqueue every stalled course; return their ids."""
-    from provisioning.tasks import provision_course
+    from provisioning.services import provisioning_send
 
     recovered = []
     for course_id in stalled_courses():
@@ -64,7 +64,7 @@ def courses_recover() -> list[uuid.UUID]:
         )
         if not released:
             continue
-        provision_course.delay(str(course_id))
+        provisioning_send(course_id=str(course_id))  # broker down: an event, and the next sweep
         system_event_record(
             kind=SystemEvent.Kind.ORPHANED_RUN_RECOVERED,
             message=f"Course {course_id} had stopped without finishing; provisioning re-enqueued.",

@@ -34,10 +34,10 @@ def provisioning_enqueue(*, course: Course) -> None:
     Enqueuing inside the transaction could let a worker start before the course row exists.
     """
     course_id = str(course.id)
-    transaction.on_commit(lambda: _send(course_id))
+    transaction.on_commit(lambda: provisioning_send(course_id=course_id))
 
 
-def _send(course_id: str) -> None:
+def provisioning_send(*, course_id: str) -> None:
     """Publish the task; if the broker is unreachable, the course stays PENDING, not lost.
 
     The recovery sweep enqueues it once the broker is back (provisioning.recovery).

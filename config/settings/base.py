@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config.env import env
+from config.env import env, parse_budget, validate
 from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -157,7 +157,9 @@ INTEGRATIONS_SAFE_RETRY_DELAY = env.float("INTEGRATIONS_SAFE_RETRY_DELAY", defau
 
 # GitHub writes (content-creating requests) of one token, paced across all workers: at most
 # these many per window, and this far apart. GitHub publishes 80 a minute and 500 an hour.
-GITHUB_WRITE_BUDGET = env.str("GITHUB_WRITE_BUDGET", default="70/60,450/3600")
+GITHUB_WRITE_BUDGET = validate(
+    "GITHUB_WRITE_BUDGET", env.str("GITHUB_WRITE_BUDGET", default="70/60,450/3600"), parse_budget
+)
 GITHUB_SECONDS_BETWEEN_WRITES = env.float(
     "GITHUB_SECONDS_BETWEEN_WRITES", default=0.0 if _sandbox else 1.0
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from config.env import StrictEnv, parse_list, parse_url, require
+from config.env import ConfigError, StrictEnv, parse_budget, parse_list, parse_url, require
 
 
 @pytest.fixture
@@ -100,3 +100,14 @@ def test_require(make_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert line == "configuration error: BLANK is required: say something"
     line = _fails(capsys, lambda: require("BROKER", parse_url(("amqp",))))
     assert line == "configuration error: BROKER is malformed: expected a URL starting with amqp://"
+
+
+@pytest.mark.parametrize("value", ["70/60,450/3600", "5/2", " 70/60 , 450/3600 "])
+def test_write_budget_accepts_windows(value):
+    assert parse_budget(value) == value
+
+
+@pytest.mark.parametrize("value", ["70", "70/abc", "0/60", "70/60,", "ten/60"])
+def test_write_budget_refuses_nonsense(value):
+    with pytest.raises(ConfigError, match="LIMIT/SECONDS"):
+        parse_budget(value)

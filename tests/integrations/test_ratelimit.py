@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from integrations import ratelimit
+from integrations.errors import TransientError
 from integrations.ratelimit import LocalStore, RedisStore, earliest_slot, parse_windows
 
 
@@ -96,3 +97,9 @@ def test_the_store_follows_the_setting(settings):
     settings.RATE_LIMIT_REDIS_URL = ""
     assert isinstance(ratelimit.limit_store(), LocalStore)
     assert ratelimit.limit_store() is ratelimit.limit_store()
+
+
+def test_an_unreachable_redis_is_a_transient_error():
+    store = RedisStore("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    with pytest.raises(TransientError, match="rate-limit store unavailable"):
+        store.reserve("k", [(1, 1.0)], 0, horizon=1)
