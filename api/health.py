@@ -14,6 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.celery import runs_in_process
+
 logger = logging.getLogger(__name__)
 
 OK = "ok"
@@ -42,7 +44,7 @@ def check_database() -> str:
 
 def check_broker() -> str:
     """Connect to the broker with a short timeout; with eager tasks there is none to reach."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if runs_in_process():
         return IN_PROCESS
     timeout = settings.API_HEALTH_BROKER_TIMEOUT
     try:

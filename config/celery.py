@@ -11,6 +11,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def runs_in_process() -> bool:
+    """True when tasks execute eagerly in the caller (no broker: the embedded default).
+
+    The one answer to "is there a worker?": ask the app, not Django's settings, since tests and
+    the demo switch the app's configuration at run time.
+    """
+    return bool(app.conf.task_always_eager)
+
+
 @app.on_after_configure.connect
 def schedule_recovery(sender: Celery, **kwargs: object) -> None:
     """Beat runs the recovery sweep (provisioning.recovery) on a fixed interval."""

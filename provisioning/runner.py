@@ -31,6 +31,7 @@ from audit.context import audit_scope
 from audit.models import SystemEvent
 from audit.redaction import redact_text
 from audit.services import system_event_record
+from config.celery import runs_in_process
 from courses.models import Course
 from integrations.errors import IntegrationError
 from provisioning.context import StepContext
@@ -195,7 +196,8 @@ def _execute(
                 )
                 return RunResult(Outcome.FAILED)
             delay = backoff_seconds(streak, exc.retry_after)
-            if delay > settings.PROVISIONING_MAX_INLINE_WAIT_SECONDS and not _in_process():
+            # In-process (no broker) nobody would run a re-scheduled task: wait here instead.
+            if delay > settings.PROVISIONING_MAX_INLINE_WAIT_SECONDS and not runs_in_process():
                 _finish_step(step, StepStatus.PENDING, f"Waiting {delay:.0f}s: {exc}")
                 system_event_record(
                     kind=SystemEvent.Kind.RATE_LIMITED,
@@ -226,11 +228,6 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     ceiling = settings.PROVISIONING_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
     delay = random.uniform(ceiling / 2, ceiling)
     return max(delay, retry_after or 0.0)
-
-
-def _in_process() -> bool:
-    """Eager execution (no broker): nobody else would run a re-scheduled task, so wait here."""
-    return bool(settings.CELERY_TASK_ALWAYS_EAGER)
 
 
 def _mark_running(step: ProvisioningStep) -> None:

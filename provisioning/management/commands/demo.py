@@ -74,7 +74,6 @@ class Command(BaseCommand):
         settings.GITHUB_API_URL = sandbox.github_api_url
         settings.DISCORD_BOT_TOKEN = "sandbox-discord-token"
         settings.GITHUB_TOKEN = "sandbox-github-token"
-        settings.CELERY_TASK_ALWAYS_EAGER = True
         celery_app.conf.CELERY_TASK_ALWAYS_EAGER = True  # Django's name: namespace CELERY
 
     def _play_staff(self, control: SandboxControl) -> None:
