@@ -132,9 +132,13 @@ def course_create(
             discord_server_reserve(course=course)
             provisioning_plan(course=course)
             provisioning_enqueue(course=course)
-    except IntegrityError as exc:  # a concurrent create of the same course won the race
+    except IntegrityError as exc:  # a concurrent create won the race for the name or the server
         existing = Course.objects.filter(name=name, semester=semester).values_list("id", flat=True)
         if existing:
             raise CourseAlreadyExistsError(existing[0]) from exc
+        if discord_guild_id and Course.objects.filter(discord_guild_id=discord_guild_id).exists():
+            raise ValidationError(
+                {"discord_guild_id": ["This Discord server was just taken by another course."]}
+            ) from exc
         raise
     return course

@@ -12,6 +12,8 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
+PROVISIONING_RETRY_BASE_SECONDS = 0.01  # backoff shape, not duration, is what tests check
+INTEGRATIONS_SAFE_RETRY_DELAY = 0.01
 RATE_LIMIT_REDIS_URL = ""  # in-process limits, forgotten between tests (tests/conftest.py)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that threads in a test see the same database and wait for each

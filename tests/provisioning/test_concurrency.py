@@ -75,3 +75,23 @@ def test_a_second_run_of_a_running_course_does_not_execute_steps(platforms, monk
     assert course.steps.get(name="SETUP_DISCORD_SERVER").attempts == 1
     outcomes = sorted(JobExecution.objects.filter(course=course).values_list("outcome", flat=True))
     assert outcomes.count("BUSY") == 1
+
+
+def test_two_courses_racing_for_one_explicit_server_get_a_clear_error(monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from courses import services
+
+    guild = "123456789012345678"
+    monkeypatch.setattr(services, "provisioning_enqueue", lambda **kwargs: None)  # not the point
+    services.course_create(
+        name="First", semester="2026-fall", type="LECTURE", discord_guild_id=guild
+    )
+    # The second create passed validation before the first committed: skip validation.
+    monkeypatch.setattr(services, "course_validate", lambda **kwargs: None)
+
+    with pytest.raises(ValidationError) as error:
+        services.course_create(
+            name="Second", semester="2026-fall", type="LECTURE", discord_guild_id=guild
+        )
+    assert "just taken by another course" in str(error.value)
