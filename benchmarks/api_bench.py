@@ -24,7 +24,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,10 +36,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import environ
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from scratch import drop_database, free_port, scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = (1, 10, 50)
@@ -61,41 +57,6 @@ class Measurement:
     latencies: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
-
-
-def scratch_database(url: str) -> tuple[str, str]:
-    """Create the scratch database; return its URL and the admin connection string."""
-    config = environ.Env.db_url_config(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit("api_bench: DATABASE_URL must point at PostgreSQL (postgres://...)")
-    name = f"{config['NAME']}_api_bench"
-    admin = make_conninfo(
-        dbname="postgres",  # the maintenance database, as Django's test runner does
-        user=config.get("USER") or None,
-        password=config.get("PASSWORD") or None,
-        host=config.get("HOST") or None,
-        port=config.get("PORT") or None,
-    )
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return urllib.parse.urlsplit(url)._replace(path=f"/{name}").geturl(), admin
-
-
-def drop_database(admin: str, url: str) -> None:
-    name = urllib.parse.urlsplit(url).path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def request(method: str, url: str, key: str, body: dict | None = None) -> tuple[int, bytes, float]:
@@ -178,7 +139,7 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         sys.exit("api_bench: set DATABASE_URL=postgres://USER@HOST:5432/NAME (PostgreSQL)")
-    db_url, admin = scratch_database(url)
+    db_url, admin = scratch_database(url, "api_bench")
     key = "bench-" + secrets.token_urlsafe(24)
     workers = 2 * (os.cpu_count() or 1) + 1
     settings_dir = Path(tempfile.mkdtemp())

@@ -49,13 +49,11 @@ import math
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,12 +61,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import environ
-import psycopg
 import redis
 import requests
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from scratch import drop_database, free_port, scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -149,41 +144,6 @@ def best_completed(t: float, b: Bound) -> int:
 
 
 # -- services ----------------------------------------------------------------------------------
-def scratch_database(url: str) -> tuple[str, str]:
-    """Create ``<NAME>_provisioning_bench``; return its URL and the admin connection string."""
-    config = environ.Env.db_url_config(url)
-    if "postgresql" not in config["ENGINE"]:
-        sys.exit("provisioning_bench: DATABASE_URL must point at PostgreSQL (postgres://...)")
-    name = f"{config['NAME']}_provisioning_bench"
-    admin = make_conninfo(
-        dbname="postgres",
-        user=config.get("USER") or None,
-        password=config.get("PASSWORD") or None,
-        host=config.get("HOST") or None,
-        port=config.get("PORT") or None,
-    )
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return urllib.parse.urlsplit(url)._replace(path=f"/{name}").geturl(), admin
-
-
-def drop_database(admin: str, url: str) -> None:
-    name = urllib.parse.urlsplit(url).path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A child in its own process group, stopped (TERM, then KILL) on exit."""
@@ -260,7 +220,7 @@ def main() -> None:
     if not url:
         sys.exit("provisioning_bench: set DATABASE_URL=postgres://USER@HOST:5432/NAME")
     broker = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-    db_url, admin = scratch_database(url)
+    db_url, admin = scratch_database(url, "provisioning_bench")
     try:
         run(db_url, broker)
     finally:
