@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 
 from audit.models import AuditLog
 from courses.admin_display import (
+    ReadOnlyMixin,
     admin_changelist_url,
     audit_status_badge,
     badge,
@@ -76,7 +77,7 @@ def _step_count(**filters: Any) -> Coalesce:
     return Coalesce(Subquery(steps, output_field=IntegerField()), Value(0))
 
 
-class CoursePartInline(admin.TabularInline):
+class CoursePartInline(ReadOnlyMixin, admin.TabularInline):
     """Groups, steps and resources belong to a course: shown with it, never edited by hand.
 
     They follow the course's permissions rather than their own models', so that whoever may see a
@@ -91,15 +92,6 @@ class CoursePartInline(admin.TabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.admin_site.get_model_admin(Course).has_view_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class LabGroupAddInline(admin.TabularInline):

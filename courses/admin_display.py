@@ -127,11 +127,9 @@ def admin_changelist_url(model: type[Model], **params: Any) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows only the system writes (audit, steps, runs): viewable with the view permission, and
-    never added, changed or deleted by anyone, superusers included."""
-
-    actions = None
+class ReadOnlyMixin:
+    """Rows only the system writes: never added, changed or deleted by anyone, superusers
+    included. For model admins and inlines alike."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -141,6 +139,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Rows only the system writes (audit, steps, runs): viewable with the view permission."""
+
+    actions = None
 
 
 class CourseFilter(admin.SimpleListFilter):
