@@ -30,10 +30,10 @@ from django.core.management import call_command  # noqa: E402
 
 from courses.models import Course  # noqa: E402
 from courses.services import LabGroupInput, course_create  # noqa: E402
-from integrations.sandbox.control_client import SandboxControl  # noqa: E402
-from integrations.sandbox.server import RunningSandbox  # noqa: E402
 from provisioning.pool import discord_server_add  # noqa: E402
 from provisioning.runner import run_course  # noqa: E402
+from sandbox.control_client import SandboxControl  # noqa: E402
+from sandbox.server import RunningSandbox  # noqa: E402
 
 
 def count(log: list[dict]) -> Counter:

@@ -240,9 +240,9 @@ def run(db_url: str, broker: str) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from integrations.sandbox.control_client import SandboxControl
-    from integrations.sandbox.server import RunningSandbox
     from provisioning.models import DiscordServer
+    from sandbox.control_client import SandboxControl
+    from sandbox.server import RunningSandbox
 
     call_command("migrate", verbosity=0)
     redis.Redis.from_url(broker).flushdb()

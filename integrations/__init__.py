@@ -1,1 +1,2 @@
-"""Clients for Discord and GitHub, their shared error types, and the sandbox (fake platforms)."""
+"""Clients for Discord and GitHub, their typed errors and the rate limits shared by every
+worker. A plain package, not a Django app: the fake platforms live in ``sandbox``."""

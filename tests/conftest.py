@@ -13,9 +13,11 @@ import pytest
 from courses.models import Course
 from courses.services import LabGroupInput, course_create
 from integrations.ratelimit import _store_for
-from integrations.sandbox.control_client import SandboxControl
-from integrations.sandbox.server import RunningSandbox
 from provisioning.pool import discord_server_add
+from sandbox.control_client import SandboxControl
+from sandbox.server import RunningSandbox
+
+pytest_plugins = ["tests.admin_users"]
 
 
 @pytest.fixture(autouse=True)

@@ -33,7 +33,7 @@ INSTALLED_APPS = [
     "audit",
     "courses",
     "provisioning",
-    "integrations",
+    "sandbox",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from api.models import ApiKey
 from api.services import api_key_revoke
-from tests.api.factories import assert_error, lecture_body
+from tests.api.helpers import assert_error, lecture_body
 
 pytestmark = pytest.mark.django_db
 

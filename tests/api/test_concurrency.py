@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from api.services import api_key_create
 from courses.models import Course
-from tests.api.factories import lecture_body
+from tests.api.helpers import lecture_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ import pytest
 from audit.models import AuditLog
 from courses.models import Course
 from provisioning.selectors import course_status
-from tests.api.factories import assert_error, laboratory_body, lecture_body
+from tests.api.helpers import assert_error, laboratory_body, lecture_body
 from tests.factories import CourseFactory, LabGroupFactory
 
 pytestmark = pytest.mark.django_db

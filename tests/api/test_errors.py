@@ -7,7 +7,7 @@ import json
 import pytest
 from django.test import Client
 
-from tests.api.factories import assert_error
+from tests.api.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from api.models import IdempotencyRecord
 from api.services import api_key_create
 from courses.models import Course
-from tests.api.factories import assert_error, laboratory_body, lecture_body
+from tests.api.helpers import assert_error, laboratory_body, lecture_body
 
 pytestmark = pytest.mark.django_db
 

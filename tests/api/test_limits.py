@@ -9,7 +9,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from api.services import api_key_create
 from audit.models import SystemEvent
 from courses.models import Course
-from tests.api.factories import assert_error, lecture_body
+from tests.api.helpers import assert_error, lecture_body
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from courses.models import Course
-from tests.api.factories import assert_error
+from tests.api.helpers import assert_error
 from tests.factories import CourseFactory
 
 pytestmark = pytest.mark.django_db

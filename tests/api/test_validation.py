@@ -8,7 +8,7 @@ import json
 import pytest
 
 from courses.models import Course
-from tests.api.factories import assert_error, laboratory_body, lecture_body
+from tests.api.helpers import assert_error, laboratory_body, lecture_body
 from tests.factories import CourseFactory
 
 pytestmark = pytest.mark.django_db

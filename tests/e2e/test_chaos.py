@@ -15,7 +15,7 @@ from audit.models import SystemEvent
 from courses.models import Course
 from courses.services import LabGroupInput, course_create
 from tests.e2e.conftest import WORKER_ARGS, Worker, wait_for
-from tests.provisioning.checks import SEEDED_FILES, assert_no_duplicates
+from tests.provisioning.helpers import SEEDED_FILES, assert_no_duplicates
 
 pytestmark = pytest.mark.e2e
 

@@ -24,7 +24,7 @@ from courses.models import Course
 from provisioning.models import DiscordServer
 from tests.conftest import Platforms
 from tests.e2e.conftest import API_KEY, WORKER_ARGS, ApiServer, Worker, serve_api, wait_for
-from tests.provisioning.checks import SEEDED_FILES, assert_no_duplicates
+from tests.provisioning.helpers import SEEDED_FILES, assert_no_duplicates
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from courses.models import Course
 from courses.services import LabGroupInput, course_create
 from provisioning.models import ExternalResource, JobExecution
 from tests.e2e.conftest import wait_for
-from tests.provisioning.checks import SEEDED_FILES, assert_no_duplicates
+from tests.provisioning.helpers import SEEDED_FILES, assert_no_duplicates
 
 pytestmark = pytest.mark.e2e
 

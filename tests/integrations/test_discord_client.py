@@ -16,7 +16,7 @@ import requests
 import responses
 
 import integrations.discord.client as discord_client
-import integrations.sandbox.discord.names as sandbox_names
+import sandbox.discord.names as sandbox_names
 from audit.context import audit_scope
 from integrations import ratelimit
 from integrations.discord import names, permissions
@@ -27,9 +27,9 @@ from integrations.errors import (
     RateLimitedError,
     TransientError,
 )
-from integrations.sandbox.discord.schema import validate_request_body_with_spec
+from sandbox.discord.schema import validate_request_body_with_spec
 from tests.factories import CourseFactory
-from tests.integrations.support import assert_secret_absent, audit_rows
+from tests.integrations.helpers import assert_secret_absent, audit_rows
 
 API = "https://discord.test/api/v10"
 TOKEN = "secret-bot-token"

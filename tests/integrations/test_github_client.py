@@ -26,7 +26,7 @@ from integrations.errors import (
 )
 from integrations.github.client import GitHubClient, PlanLimitError, RepoInfo
 from tests.factories import CourseFactory
-from tests.integrations.support import assert_secret_absent, audit_rows
+from tests.integrations.helpers import assert_secret_absent, audit_rows
 
 API = "https://github.test/api/v3"
 TOKEN = "secret-gh-token"

@@ -10,7 +10,7 @@ from courses.models import Course
 from provisioning import resources, runner
 from provisioning.models import JobExecution
 from provisioning.steps import STEPS
-from tests.provisioning.checks import SEEDED_FILES, assert_no_duplicates
+from tests.provisioning.helpers import SEEDED_FILES, assert_no_duplicates
 
 pytestmark = pytest.mark.django_db
 

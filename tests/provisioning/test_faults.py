@@ -6,7 +6,7 @@ import pytest
 
 from audit.models import AuditLog
 from courses.models import Course
-from tests.provisioning.checks import SEEDED_FILES, assert_no_duplicates
+from tests.provisioning.helpers import SEEDED_FILES, assert_no_duplicates
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,12 @@ import pytest
 from audit.models import AuditLog
 from courses.models import Course
 from courses.services import course_create
-from integrations.sandbox.discord.schema import validate_request_body_with_spec
 from provisioning import runner
 from provisioning.models import ExternalResource, ProvisioningStep
 from provisioning.runner import run_course
+from sandbox.discord.schema import validate_request_body_with_spec
 from tests.conftest import ORG
-from tests.provisioning.checks import (
+from tests.provisioning.helpers import (
     SEEDED_FILES,
     assert_no_duplicates,
     channel_named,

@@ -18,7 +18,7 @@ from provisioning.runner import Lease
 from provisioning.services import provisioning_plan
 from provisioning.tasks import provision_course, recover_stalled_courses
 from tests.factories import CourseFactory
-from tests.provisioning.checks import assert_no_duplicates
+from tests.provisioning.helpers import assert_no_duplicates
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from integrations.sandbox.discord.names import normalize_channel_name
-from integrations.sandbox.discord.schema import (
+from sandbox.discord.names import normalize_channel_name
+from sandbox.discord.schema import (
     SUBSET_PATH,
     extract_subset,
     subset_validator,
@@ -36,7 +36,7 @@ def test_committed_subset_is_what_the_script_extracts():
     spec = json.loads(full_spec().read_text(encoding="utf-8"))
     committed = json.loads(SUBSET_PATH.read_text(encoding="utf-8"))
     assert committed == extract_subset(spec), (
-        "regenerate: python -m integrations.sandbox.discord.schema extract " + str(FULL_SPEC)
+        "regenerate: python -m sandbox.discord.schema extract " + str(FULL_SPEC)
     )
     license_copy = SUBSET_PATH.with_name("openapi_subset.LICENSE").read_text(encoding="utf-8")
     assert license_copy == (REFERENCE / "discord-openapi.LICENSE").read_text(encoding="utf-8")
@@ -150,6 +150,6 @@ def test_normalize_channel_name(asked, stored):
 
 def test_the_sandbox_reads_only_its_own_subset():
     # Production images have no ../shared: the subset ships inside the package.
-    package = Path(__file__).resolve().parents[2] / "integrations" / "sandbox" / "discord"
+    package = Path(__file__).resolve().parents[2] / "sandbox" / "discord"
     assert SUBSET_PATH.parent == package
     assert subset_validator().spec == json.loads(SUBSET_PATH.read_text(encoding="utf-8"))

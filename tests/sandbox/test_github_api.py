@@ -9,7 +9,7 @@ import pytest
 import requests
 from github import Auth, GithubException
 
-from integrations.sandbox.server import RunningSandbox
+from sandbox.server import RunningSandbox
 
 TOKEN = "sandbox-github-token"
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from integrations.sandbox.server import RunningSandbox
+from sandbox.server import RunningSandbox
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "octokit-fixtures"
 TOKEN = "sandbox-github-token"

@@ -14,7 +14,7 @@ import github
 import pytest
 from github import Auth, GithubException, InputGitAuthor, InputGitTreeElement
 
-from integrations.sandbox.server import RunningSandbox
+from sandbox.server import RunningSandbox
 
 TOKEN = "sandbox-github-token"
 NAME, EMAIL = "Course Bot", "course-bot@example.edu"

@@ -1,0 +1,103 @@
+"""Control endpoints of the sandbox, under ``/_sandbox`` and without authentication.
+
+They stand in for what people do on the real platforms (staff create a Discord server and add the
+bot; an organization exists on some plan) and let tests and the demo reset the state, inject
+faults, and read the state and the log of requests.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.http import BadJson, Request, Response, Router
+
+if TYPE_CHECKING:
+    from sandbox.core import Sandbox
+
+
+def build_control_router(sandbox: Sandbox) -> Router:
+    from sandbox.core import Faults
+
+    router = Router()
+
+    def body(request: Request) -> dict[str, Any]:
+        try:
+            data = request.json() or {}
+        except BadJson as exc:
+            raise ControlError(f"invalid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ControlError("expected a JSON object")
+        return data
+
+    def guarded(handler: Any) -> Any:
+        def wrapper(request: Request) -> Response:
+            try:
+                with sandbox.lock:
+                    return handler(request)
+            except (ControlError, ValueError, TypeError, KeyError) as exc:
+                return Response(400, {"message": str(exc)})
+
+        return wrapper
+
+    @guarded
+    def reset(request: Request) -> Response:
+        sandbox.reset(body(request))
+        return Response(200, {"reset": True})
+
+    @guarded
+    def configure(request: Request) -> Response:
+        for name, options in body(request).items():
+            if name not in sandbox.platforms:
+                raise ControlError(f"unknown platform {name!r}")
+            sandbox.platforms[name].configure(options)
+        return Response(200, {"configured": True})
+
+    @guarded
+    def create_guild(request: Request) -> Response:
+        guild = sandbox.platforms["discord"].staff_create_guild(**body(request))
+        return Response(201, guild)
+
+    @guarded
+    def create_org(request: Request) -> Response:
+        org = sandbox.platforms["github"].staff_create_org(**body(request))
+        return Response(201, org)
+
+    @guarded
+    def get_faults(request: Request) -> Response:
+        return Response(200, sandbox.faults.to_dict())
+
+    @guarded
+    def put_faults(request: Request) -> Response:
+        sandbox.set_faults(Faults.from_dict(body(request)))
+        return Response(200, sandbox.faults.to_dict())
+
+    @guarded
+    def clear_faults(request: Request) -> Response:
+        sandbox.set_faults(Faults())
+        return Response(204)
+
+    @guarded
+    def state(request: Request) -> Response:
+        data = {name: platform.snapshot() for name, platform in sandbox.platforms.items()}
+        data["faults"] = sandbox.faults.to_dict()
+        return Response(200, data)
+
+    @guarded
+    def requests_log(request: Request) -> Response:
+        since = int(request.query.get("since", "0"))
+        return Response(200, [entry for entry in sandbox.log if entry["id"] > since])
+
+    router.add("POST", "/reset", reset)
+    router.add("PATCH", "/config", configure)
+    router.add("POST", "/discord/guilds", create_guild)
+    router.add("POST", "/github/orgs", create_org)
+    router.add("GET", "/faults", get_faults)
+    router.add("PUT", "/faults", put_faults)
+    router.add("DELETE", "/faults", clear_faults)
+    router.add("GET", "/state", state)
+    router.add("GET", "/requests", requests_log)
+    return router
+
+
+class ControlError(Exception):
+    """A control request that makes no sense; answered 400 with the message."""
