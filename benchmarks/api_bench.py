@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scratch import drop_database, free_port, scratch_database
+from scratch import answers, drop_database, free_port, process, scratch_database, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = (1, 10, 50)
@@ -167,80 +166,59 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = settings_dir / "gunicorn.log"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--backlog",
-            "256",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    gunicorn = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--backlog",
+        "256",
+        "--log-level",
+        "warning",
+    ]
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if request("GET", base + "/health", key)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit(f"api_bench: no answer from gunicorn in 30 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        with process(gunicorn, env, log):
+            wait_until(lambda: answers(base + "/health"), 30, "answer from gunicorn", log)
 
-        print(
-            f"gunicorn: {workers} sync workers on {os.cpu_count()} cores, PostgreSQL "
-            f"{urllib.parse.urlsplit(db_url).hostname}, tasks queued but not executed "
-            "(memory://)\n"
-        )
-        print(
-            f"{'endpoint':<28} {'clients':>7} {'requests':>8} {'req/s':>9} "
-            f"{'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}  errors"
-        )
-        course_ids: list[str] = []
-        for label in ("warmup", *map(str, LEVELS)):
-            clients = 4 if label == "warmup" else int(label)
-            if label == "warmup":
-                for index in range(WARMUP):
-                    request("POST", base + "/courses", key, laboratory("warmup", index))
-                continue
-            result, bodies = measure(
-                clients,
-                lambda i, label=label: request(
-                    "POST", base + "/courses", key, laboratory(label, i)
-                ),
-                expected=202,
+            print(
+                f"gunicorn: {workers} sync workers on {os.cpu_count()} cores, PostgreSQL "
+                f"{urllib.parse.urlsplit(db_url).hostname}, tasks queued but not executed "
+                "(memory://)\n"
             )
-            course_ids += [json.loads(body)["id"] for body in bodies]
-            print(row("POST /courses", clients, result))
-        for clients in LEVELS:
-            result, _ = measure(
-                clients,
-                lambda i: request(
-                    "GET", f"{base}/courses/{course_ids[i % len(course_ids)]}/status", key
-                ),
-                expected=200,
+            print(
+                f"{'endpoint':<28} {'clients':>7} {'requests':>8} {'req/s':>9} "
+                f"{'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}  errors"
             )
-            print(row("GET /courses/{id}/status", clients, result))
+            course_ids: list[str] = []
+            for label in ("warmup", *map(str, LEVELS)):
+                clients = 4 if label == "warmup" else int(label)
+                if label == "warmup":
+                    for index in range(WARMUP):
+                        request("POST", base + "/courses", key, laboratory("warmup", index))
+                    continue
+                result, bodies = measure(
+                    clients,
+                    lambda i, label=label: request(
+                        "POST", base + "/courses", key, laboratory(label, i)
+                    ),
+                    expected=202,
+                )
+                course_ids += [json.loads(body)["id"] for body in bodies]
+                print(row("POST /courses", clients, result))
+            for clients in LEVELS:
+                result, _ = measure(
+                    clients,
+                    lambda i: request(
+                        "GET", f"{base}/courses/{course_ids[i % len(course_ids)]}/status", key
+                    ),
+                    expected=200,
+                )
+                print(row("GET /courses/{id}/status", clients, result))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
         drop_database(admin, db_url)
 
 

@@ -1,10 +1,20 @@
-"""What the benchmarks share: a scratch PostgreSQL database and a free loopback port."""
+"""What the benchmarks share: a scratch PostgreSQL database, a free loopback port, and child
+processes (gunicorn, Celery workers) started in their own process group and stopped on exit."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
 import sys
+import time
+import urllib.error
 import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import environ
 import psycopg
@@ -46,3 +56,45 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A child run from the repository in its own process group, its output in ``log``, stopped
+    with its own children (TERM, then KILL) on exit."""
+    with log.open("wb") as out:
+        child = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait(timeout=10)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, log: Path) -> None:
+    """Poll ``condition``; past ``timeout``, exit with the end of the child's ``log``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            program = Path(sys.argv[0]).stem
+            sys.exit(f"{program}: no {what} in {timeout:.0f}s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 (``/health`` needs no key)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:  # refused, reset, timed out, or an HTTP error status
+        return False

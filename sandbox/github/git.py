@@ -76,12 +76,21 @@ def _git_repo(gh: FakeGitHub, request: Request, docs: str, write: bool = False) 
     return repo
 
 
+def _git_write(
+    gh: FakeGitHub, request: Request, docs: str, required: list[str]
+) -> tuple[Repo, dict[str, Any]]:
+    """A write's repository and body, checked in GitHub's order: the repository first (404, 409
+    when empty, 403 when archived), then the body (400 unless JSON, 422 for missing keys)."""
+    repo = _git_repo(gh, request, docs, write=True)
+    body = body_object(request)
+    require_keys(body, required, docs)
+    return repo, body
+
+
 # -- blobs ---------------------------------------------------------------------------------------
 def create_blob(gh: FakeGitHub, request: Request) -> Response:
     docs = f"{DOCS_BLOBS}#create-a-blob"
-    repo = _git_repo(gh, request, docs, write=True)
-    body = body_object(request)
-    require_keys(body, ["content"], docs)
+    repo, body = _git_write(gh, request, docs, ["content"])
     check_type(body, "content", str, docs=docs)
     check_type(body, "encoding", str, docs=docs)
     encoding = body.get("encoding", "utf-8")
@@ -159,9 +168,7 @@ def _tree_changes(repo: Repo, items: Any, docs: str) -> dict[str, TreeEntry | No
 
 def create_tree(gh: FakeGitHub, request: Request) -> Response:
     docs = f"{DOCS_TREES}#create-a-tree"
-    repo = _git_repo(gh, request, docs, write=True)
-    body = body_object(request)
-    require_keys(body, ["tree"], docs)
+    repo, body = _git_write(gh, request, docs, ["tree"])
     base = body.get("base_tree")
     if base is not None:
         if not isinstance(base, str) or base.lower() not in repo.objects.trees:
@@ -198,9 +205,7 @@ def get_tree(gh: FakeGitHub, request: Request) -> Response:
 # -- commits -------------------------------------------------------------------------------------
 def create_commit(gh: FakeGitHub, request: Request) -> Response:
     docs = f"{DOCS_COMMITS}#create-a-commit"
-    repo = _git_repo(gh, request, docs, write=True)
-    body = body_object(request)
-    require_keys(body, ["message", "tree"], docs)
+    repo, body = _git_write(gh, request, docs, ["message", "tree"])
     check_type(body, "message", str, docs=docs)
     check_type(body, "tree", str, docs=docs)
     check_type(body, "parents", list, docs=docs)
@@ -277,9 +282,7 @@ def matching_refs(gh: FakeGitHub, request: Request) -> Response:
 
 def create_ref(gh: FakeGitHub, request: Request) -> Response:
     docs = f"{DOCS_REFS}#create-a-reference"
-    repo = _git_repo(gh, request, docs, write=True)
-    body = body_object(request)
-    require_keys(body, ["ref", "sha"], docs)
+    repo, body = _git_write(gh, request, docs, ["ref", "sha"])
     check_type(body, "ref", str, docs=docs)
     check_type(body, "sha", str, docs=docs)
     name = body["ref"]
@@ -298,9 +301,7 @@ def create_ref(gh: FakeGitHub, request: Request) -> Response:
 
 def update_ref(gh: FakeGitHub, request: Request) -> Response:
     docs = f"{DOCS_REFS}#update-a-reference"
-    repo = _git_repo(gh, request, docs, write=True)
-    body = body_object(request)
-    require_keys(body, ["sha"], docs)
+    repo, body = _git_write(gh, request, docs, ["sha"])
     check_type(body, "sha", str, docs=docs)
     check_type(body, "force", bool, docs=docs)
     name = _full_ref(request.params["ref"])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 
+from api.throttles import ApiKeyRateThrottle
+
 
 @pytest.mark.parametrize("rate", ["600", "600/fortnight", "many/min", "1/"])
 def test_malformed_throttle_rate_fails_fast_naming_it(settings, capsys, rate):
@@ -18,8 +20,22 @@ def test_malformed_throttle_rate_fails_fast_naming_it(settings, capsys, rate):
     assert "API_THROTTLE_RATE is malformed" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("rate", ["600/min", "10/s", "5000/hour", "1/day", ""])
-def test_valid_throttle_rates_start(settings, rate):
+@pytest.mark.parametrize(
+    ("rate", "limit"),
+    [
+        ("600/min", (600, 60)),
+        ("10/s", (10, 1)),
+        ("5000/hour", (5000, 3600)),
+        ("1/day", (1, 86400)),
+        ("", (None, None)),  # throttling off
+    ],
+)
+def test_valid_throttle_rates_start_and_are_the_throttles_limit(settings, capsys, rate, limit):
     settings.API_THROTTLE_RATE = rate
 
-    apps.get_app_config("api").ready()
+    apps.get_app_config("api").ready()  # a SystemExit here would fail the test
+
+    assert capsys.readouterr().err == ""
+    # What passed the start-up check is what the throttle then enforces: requests per seconds.
+    throttle = ApiKeyRateThrottle()
+    assert (throttle.num_requests, throttle.duration) == limit

@@ -45,11 +45,34 @@ def test_a_secondary_limit_answer_pauses_then_the_step_succeeds(platforms, provi
 
 def test_discord_429s_are_waited_out(platforms, provision):
     platforms.control.configure(discord={"rate_limit": {"limit": 2, "window": 0.5}})
-    platforms.add_servers(1)
+    (guild,) = platforms.add_servers(1)
+    # Headers obeyed leave the buckets nothing to refuse, so a 429 is made sure of: the rename
+    # is refused once, as a bucket spent by another client of the same bot would be.
+    platforms.control.set_faults(
+        rules=[
+            {
+                "provider": "discord",
+                "method": "PATCH",
+                "path": f"^/guilds/{guild}$",
+                "status": 429,
+                "body": {"message": "You are being rate limited.", "retry_after": 0.3},
+                "times": 1,
+            }
+        ]
+    )
 
     course = provision(name="Bucketed", type="LABORATORY", groups=("A", "B", "C", "D"))
 
     assert course.status == Course.Status.COMPLETED
+    renames = [
+        entry
+        for entry in platforms.requests("discord")
+        if (entry["method"], entry["path"]) == ("PATCH", f"/guilds/{guild}")
+    ]
+    assert [entry["status"] for entry in renames] == [429, 200]
+    # Waited out: resent no sooner than retry_after, by the client itself (one attempt).
+    assert renames[1]["time"] - renames[0]["time"] >= 0.3
+    assert course.steps.get(name="SETUP_DISCORD_SERVER").attempts == 1
     # A bucket's first request cannot know its limit; after that, the headers are obeyed: at
     # most one 429 per bucket (route and major parameter).
     limited = Counter(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 import requests
@@ -17,26 +15,18 @@ from sandbox.discord.schema import (
     validate_request_body,
     validate_request_body_with_spec,
 )
+from tests.helpers import REFERENCE, ROOT
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
 FULL_SPEC = REFERENCE / "discord-openapi.json"
 TOKEN = "sandbox-discord-token"
 BOT_ID = "100000000000000001"
 
 
-def full_spec() -> Path:
-    if not FULL_SPEC.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Discord's full OpenAPI description is not at {FULL_SPEC}")
-        pytest.skip(f"Discord's full OpenAPI description is not at {FULL_SPEC}")
-    return FULL_SPEC
-
-
 def test_committed_subset_is_what_the_script_extracts():
-    spec = json.loads(full_spec().read_text(encoding="utf-8"))
+    spec = json.loads(FULL_SPEC.read_text(encoding="utf-8"))
     committed = json.loads(SUBSET_PATH.read_text(encoding="utf-8"))
     assert committed == extract_subset(spec), (
-        "regenerate: python -m sandbox.discord.schema extract " + str(FULL_SPEC)
+        "regenerate: python -m sandbox.discord.schema extract tests/reference/discord-openapi.json"
     )
     license_copy = SUBSET_PATH.with_name("openapi_subset.LICENSE").read_text(encoding="utf-8")
     assert license_copy == (REFERENCE / "discord-openapi.LICENSE").read_text(encoding="utf-8")
@@ -67,14 +57,12 @@ def test_committed_subset_is_what_the_script_extracts():
 def test_validate_request_body(method, route, body, valid):
     problems = validate_request_body(method, route, body)
     assert (problems == []) is valid, problems
-    if FULL_SPEC.exists():
-        assert validate_request_body_with_spec(FULL_SPEC, method, route, body) == problems
+    assert validate_request_body_with_spec(FULL_SPEC, method, route, body) == problems
 
 
 def test_every_body_the_sandbox_accepted_is_valid_for_the_full_description(
     sandbox, sandbox_control
 ):
-    spec = full_spec()
     session = requests.Session()
     session.headers["Authorization"] = f"Bot {TOKEN}"
     base = sandbox.discord_api_url
@@ -126,7 +114,7 @@ def test_every_body_the_sandbox_accepted_is_valid_for_the_full_description(
     assert sum(entry["body"] is not None for entry in accepted) >= 10
     for entry in accepted:
         problems = validate_request_body_with_spec(
-            spec, entry["method"], entry["route"], entry["body"]
+            FULL_SPEC, entry["method"], entry["route"], entry["body"]
         )
         assert problems == [], (entry["method"], entry["route"], entry["body"], problems)
 
@@ -149,7 +137,7 @@ def test_normalize_channel_name(asked, stored):
 
 
 def test_the_sandbox_reads_only_its_own_subset():
-    # Production images have no ../shared: the subset ships inside the package.
-    package = Path(__file__).resolve().parents[2] / "sandbox" / "discord"
+    # Production images have no tests/: the subset ships inside the package.
+    package = ROOT / "sandbox" / "discord"
     assert SUBSET_PATH.parent == package
     assert subset_validator().spec == json.loads(SUBSET_PATH.read_text(encoding="utf-8"))

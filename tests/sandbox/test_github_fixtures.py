@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from sandbox.server import RunningSandbox
+from tests.helpers import REFERENCE
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "octokit-fixtures"
+FIXTURES = REFERENCE / "octokit-fixtures"
 TOKEN = "sandbox-github-token"
 ORG = "octokit-fixture-org"
 API_HOST = "https://api.github.com"
