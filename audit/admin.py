@@ -22,14 +22,16 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from audit.models import AuditLog, SystemEvent
-from courses.admin_display import (
+from audit.step_names import step_names
+from common.admin_blocks import (
     CourseFilter,
     ReadOnlyAdmin,
-    audit_status_badge,
-    course_link,
-    when,
+    column,
+    course_column,
+    http_status_badge,
+    milliseconds_column,
+    time_column,
 )
-from provisioning.steps import STEPS
 
 
 class CappedCountPaginator(Paginator):
@@ -40,6 +42,7 @@ class CappedCountPaginator(Paginator):
     the count stays at the cap, so pages past it are not offered: filter to narrow the list.
     """
 
+    object_list: QuerySet[Any]  # the admin's change list always pages a queryset
     cap = 10_000
     count_qualifier = ""  # "about " or "more than " once the count is not exact
 
@@ -112,14 +115,14 @@ class StatusClassFilter(admin.SimpleListFilter):
 
 
 class StepFilter(admin.SimpleListFilter):
-    """The steps of the registry, in their order: no ``SELECT DISTINCT`` over the table."""
+    """The registered steps (``audit.step_names``), in their order: no ``SELECT DISTINCT`` over
+    the table."""
 
     title = "step"
     parameter_name = "step"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        names = dict.fromkeys(name for steps in STEPS.values() for name in steps)
-        return [(name, name) for name in names]
+        return [(name, name) for name in step_names()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(step=self.value()) if self.value() else queryset
@@ -147,32 +150,20 @@ class AuditLogAdmin(ReadOnlyAdmin):
         ("Response", {"fields": (("status", "duration"), "response_json", "error")}),
         ("Context", {"fields": ("course_link", ("step", "attempt"), "task_id", "created_at")}),
     )
-    readonly_fields = (
-        "provider",
-        "method",
-        "route",
-        "url",
-        "request_json",
-        "status",
-        "duration",
-        "response_json",
-        "error",
-        "course_link",
-        "step",
-        "attempt",
-        "task_id",
-        "created_at",
+    time = time_column("created_at", description="time", with_seconds=True)
+    status = column(
+        lambda entry: http_status_badge(entry.response_status),
+        description="status",
+        ordering="response_status",
     )
+    duration = milliseconds_column("duration_ms")
+    course_link = course_column()
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         # Filtered to one course (as the course page links here), its name on each row is noise.
         if CourseFilter.parameter_name in request.GET:
             return tuple(name for name in self.list_display if name != "course_link")
         return self.list_display
-
-    @admin.display(description="time", ordering="created_at")
-    def time(self, entry: AuditLog) -> str:
-        return when(entry.created_at, with_seconds=True)
 
     @admin.display(description="request")
     def request(self, entry: AuditLog) -> SafeString:
@@ -187,18 +178,6 @@ class AuditLogAdmin(ReadOnlyAdmin):
         if not entry.step:
             return "-"
         return f"{entry.step} #{entry.attempt}" if entry.attempt else entry.step
-
-    @admin.display(description="status", ordering="response_status")
-    def status(self, entry: AuditLog) -> SafeString:
-        return audit_status_badge(entry.response_status)
-
-    @admin.display(description="duration", ordering="duration_ms")
-    def duration(self, entry: AuditLog) -> str:
-        return f"{entry.duration_ms} ms"
-
-    @admin.display(description="course", ordering="course__name")
-    def course_link(self, entry: AuditLog) -> SafeString | str:
-        return course_link(entry.course)
 
     @admin.display(description="request body")
     def request_json(self, entry: AuditLog) -> SafeString | str:
@@ -221,15 +200,8 @@ class SystemEventAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     fields = ("created_at", "severity", "kind", "message", "course_link", "data_json")
-    readonly_fields = fields
-
-    @admin.display(description="time", ordering="created_at")
-    def time(self, event: SystemEvent) -> str:
-        return when(event.created_at, with_seconds=True)
-
-    @admin.display(description="course", ordering="course__name")
-    def course_link(self, event: SystemEvent) -> SafeString | str:
-        return course_link(event.course)
+    time = time_column("created_at", description="time", with_seconds=True)
+    course_link = course_column()
 
     @admin.display(description="data")
     def data_json(self, event: SystemEvent) -> SafeString:

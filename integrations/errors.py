@@ -41,6 +41,20 @@ class ConflictError(PermanentError):
     """The name is taken by something that is not ours."""
 
 
+class PlatformUnreachableError(PermanentError):
+    """No connection could be made at all (refused, DNS): a wrong URL or a platform that is down.
+
+    Backing off for a minute would only hide it, so the client repeats a repeatable call quickly
+    (a blip) and then the step fails at once. ``url`` is the address tried and ``setting`` the
+    setting that gives it, both named in the message.
+    """
+
+    def __init__(self, message: str, *, provider: str = "", url: str, setting: str) -> None:
+        super().__init__(message, provider=provider)
+        self.url = url
+        self.setting = setting
+
+
 class TransientError(IntegrationError):
     permanent = False
 

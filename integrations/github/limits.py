@@ -21,6 +21,7 @@ from audit.models import SystemEvent
 from audit.services import system_event_record
 from integrations.errors import RateLimitedError
 from integrations.ratelimit import LimitStore, Window
+from integrations.transport import parse_reset_after, parse_retry_after
 
 
 @dataclass
@@ -52,13 +53,13 @@ class GitHubLimits:
             time.sleep(wait)
 
     def after(self, status: int, headers: Mapping[str, str]) -> None:
-        headers = {name.lower(): value for name, value in headers.items()}
+        refused = status in (403, 429)
         try:
-            if status in (403, 429) and "retry-after" in headers:
-                self._paused(max(1.0, float(headers["retry-after"])), "secondary")
-            elif headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-                wait = max(1.0, float(headers["x-ratelimit-reset"]) - time.time())
-                self._paused(wait, "primary", refused=status in (403, 429))
+            asked = parse_retry_after(headers, minimum=1.0) if refused else None
+            if asked is not None:
+                self._paused(asked, "secondary")
+            elif (until_reset := parse_reset_after(headers, minimum=1.0)) is not None:
+                self._paused(until_reset, "primary", refused=refused)
         except ValueError:
             pass  # a malformed header: the error itself still reaches the caller
 

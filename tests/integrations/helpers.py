@@ -1,8 +1,11 @@
-"""Helpers of the client unit tests: reading the audit trail."""
+"""Helpers of the client tests: reading the audit trail, a port where nothing answers."""
 
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from audit.models import AuditLog
 
@@ -29,3 +32,11 @@ def assert_secret_absent(secret: str) -> None:
         }
         for name, value in fields.items():
             assert secret not in value, f"{name} of audit row {row.pk} leaks the token: {value!r}"
+
+
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound, so nobody else takes it, never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]

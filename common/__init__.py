@@ -1,0 +1,6 @@
+"""Building blocks every app may use, that belong to none of them (a plain package, not an app).
+
+It imports Django only, never an app of the project, so any app can depend on it without an
+import cycle: ``common.admin_blocks`` holds what the apps' admins share (badges, links, columns,
+the read-only base and the course filter).
+"""
