@@ -1,14 +1,16 @@
 """Structured logs: one JSON object per line in production, readable lines in development.
 
 Every record carries the course, step, attempt and Celery task it was written for (from the
-audit context the runner sets) and the HTTP request id (from :class:`RequestIdMiddleware`), so
-one course's story can be followed across web and worker logs with a single filter.
+audit context the runner sets, added by ``audit.log_filter.ContextFilter``) and the HTTP request
+id (from :class:`RequestIdMiddleware`), so one course's story can be followed across web and
+worker logs with a single filter.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -16,26 +18,11 @@ from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse
 
-from audit.context import current_audit_context
-
 request_id: ContextVar[str] = ContextVar("request_id", default="")
+REQUEST_ID_PATTERN = re.compile(r"[\x21-\x7e]{1,200}")
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-
-
-class ContextFilter(logging.Filter):
-    """Attach course_id, step, attempt, task_id and request_id to every record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        context = current_audit_context()
-        if not getattr(record, "course_id", None):
-            record.course_id = str(context.course_id) if context.course_id else None
-        record.step = getattr(record, "step", None) or context.step or None
-        record.attempt = getattr(record, "attempt", None) or context.attempt
-        record.task_id = getattr(record, "task_id", None) or context.task_id or None
-        record.request_id = request_id.get() or None
-        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -60,7 +47,11 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        value = incoming if 0 < len(incoming) <= 200 else uuid.uuid4().hex
+        # Visible ASCII only: the id is copied into every log line and sent back as a header.
+        value = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
+        # Also on the request: Django logs 4xx/5xx responses (django.request) after the
+        # middleware returned and the context variable was reset; the filter finds it there.
+        request.request_id = value  # type: ignore[attr-defined]
         token = request_id.set(value)
         try:
             response = self.get_response(request)
@@ -76,7 +67,8 @@ def logging_config(*, json_lines: bool, level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "config.logging.ContextFilter"}},
+        # By dotted path: the filter reads the audit context, and settings import no app.
+        "filters": {"context": {"()": "audit.log_filter.ContextFilter"}},
         "formatters": {
             "json": {"()": "config.logging.JsonFormatter"},
             "plain": {"format": plain},

@@ -8,7 +8,7 @@ from courses.models import Course, LabGroup
 from provisioning.models import DiscordServer
 
 
-class CourseFactory(factory.django.DjangoModelFactory):
+class CourseFactory(factory.django.DjangoModelFactory[Course]):
     class Meta:
         model = Course
 
@@ -17,7 +17,7 @@ class CourseFactory(factory.django.DjangoModelFactory):
     type = Course.Type.LECTURE
 
 
-class LabGroupFactory(factory.django.DjangoModelFactory):
+class LabGroupFactory(factory.django.DjangoModelFactory[LabGroup]):
     class Meta:
         model = LabGroup
 
@@ -26,7 +26,7 @@ class LabGroupFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda group: f"Group {group.number}")
 
 
-class DiscordServerFactory(factory.django.DjangoModelFactory):
+class DiscordServerFactory(factory.django.DjangoModelFactory[DiscordServer]):
     class Meta:
         model = DiscordServer
 

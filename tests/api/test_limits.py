@@ -1,5 +1,6 @@
-"""Limits: request throttling per API key, and a cap on each key's active courses; both 429 with
-Retry-After and a message naming the limit."""
+"""Limits on API callers: request throttling per API key (api.throttles, a rate limit), and the
+cap on each key's active courses (courses.api.caps, not a rate limit); both 429 with Retry-After
+and a message naming the limit."""
 
 from __future__ import annotations
 
@@ -111,15 +112,17 @@ def test_throttle_counts_in_redis_when_workers_share_one(api, settings, monkeypa
     assert any(key.startswith(":1:throttle_api_key_key-") for key in shared._cache)
 
 
-def test_throttle_store_down_lets_requests_through(api, settings, monkeypatch, caplog):
+def test_throttle_store_down_counts_in_process(api, settings, monkeypatch, caplog):
+    # No longer "let everything through": see test_abuse.py for the warning event.
     from api import throttles
 
     class Down:
         def get(self, *args, **kwargs):
             raise ConnectionError("redis is down")
 
+    throttles.FALLBACK.clear()
     monkeypatch.setattr(throttles, "throttle_cache", lambda: Down())
     settings.API_THROTTLE_RATE = "1/min"
 
-    assert [api.get("/courses").status_code for _ in range(2)] == [200, 200]
-    assert "throttle skipped" in caplog.text
+    assert [api.get("/courses").status_code for _ in range(2)] == [200, 429]
+    assert "counting in-process" in caplog.text
