@@ -147,3 +147,17 @@ def parse_budget(value: str) -> str:
                 f"expected LIMIT/SECONDS windows such as 70/60,450/3600, got {value!r}"
             )
     return value
+
+
+def parse_terms(value: str) -> tuple[str, ...]:
+    """Semester terms, comma-separated (``spring,summer,fall,winter``): lowercase ASCII words.
+
+    A term becomes part of repository names (``2026-fall-...``), hence letters only.
+    """
+    terms = tuple(item.strip().lower() for item in parse_list(value))
+    bad = [term for term in terms if not (term.isascii() and term.isalpha())]
+    if bad:
+        raise ConfigError(f"terms are ASCII words without digits or punctuation, got {bad[0]!r}")
+    if len(set(terms)) != len(terms):
+        raise ConfigError("a term is listed twice")
+    return terms

@@ -10,13 +10,19 @@ Each message of the service thus lands once, next to what it is about.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from courses.models import Course
-from courses.services import LabGroupInput, course_validate
+from courses.services import (
+    CourseAlreadyExistsError,
+    LabGroupInput,
+    course_check,
+    course_validate,
+)
 
 COURSE_FIELDS = ("name", "semester", "type", "discord_guild_id")
 
@@ -48,8 +54,9 @@ class CourseAddForm(forms.ModelForm):
         model = Course
         fields = COURSE_FIELDS
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         errors = course_errors(
             name=cleaned.get("name") or "",
             semester=cleaned.get("semester") or "",
@@ -82,12 +89,20 @@ class LabGroupFormSet(BaseInlineFormSet):
         if any(self.errors):
             return  # a row that does not parse is reported on its row
         course: Course = self.instance  # filled in from the course form, see the module doc
-        errors = course_errors(
+        found = course_check(
             name=course.name,
             semester=course.semester,
             type=course.type,
             lab_groups=lab_group_inputs(self),
             discord_guild_id=course.discord_guild_id,
         )
+        errors = found.errors
         if errors.get("lab_groups"):
             raise ValidationError(errors["lab_groups"])
+        same = Course.objects.filter(name=course.name, semester=course.semester)
+        if course.type == Course.Type.LABORATORY and not errors and not same.exists():
+            # The course form could not compare a laboratory's repositories without its groups
+            # (an exact duplicate of name and semester it reports itself).
+            clashes = [str(c) for c in found.conflicts if isinstance(c, CourseAlreadyExistsError)]
+            if clashes:
+                raise ValidationError(clashes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
 
@@ -21,9 +22,19 @@ class Course(models.Model):
         COMPLETED = "COMPLETED", "Completed"
         FAILED = "FAILED", "Failed"
 
+    # A run may still work on these; nothing will change these any more without a retry.
+    ACTIVE = (Status.PENDING, Status.IN_PROGRESS)
+    TERMINAL = (Status.COMPLETED, Status.FAILED)
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, validators=[MinLengthValidator(1)])
-    semester = models.CharField(max_length=32, help_text="e.g. 2026-fall")
+    semester = models.CharField(
+        max_length=32, help_text="YYYY-<term>, e.g. 2026-fall (see SEMESTER_TERMS)."
+    )
+    # What the course's repositories are named after (provisioning.naming): set once at creation,
+    # so that the check for clashes and the GitHub handlers agree, and unique so that two courses
+    # created at the same moment cannot both get it.
+    slug = models.CharField(max_length=150, blank=True, default="", editable=False)
     type = models.CharField(max_length=16, choices=Type.choices)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
@@ -34,8 +45,9 @@ class Course(models.Model):
         default="",
         help_text="The staff-made Discord server to use; empty to claim one from the pool.",
     )
-    # The API key that created the course through the API (None from the admin or the CLI): the
-    # per-key cap on active courses counts these.
+    # Who asked for the course: the API key of an API request, or the staff member signed in to
+    # the admin (or calling the API with their session); neither from the CLI. Each is held to the
+    # cap on active courses (courses.api.caps) for what it created.
     created_by_key = models.ForeignKey(
         "api.ApiKey",
         on_delete=models.SET_NULL,
@@ -43,6 +55,14 @@ class Course(models.Model):
         blank=True,
         editable=False,
         related_name="courses",
+    )
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="created_courses",
     )
     # The run currently executing this course's steps, and when it last proved it is alive.
     # A run claims the course by compare-and-set on these two fields (see provisioning.runner).
@@ -61,6 +81,9 @@ class Course(models.Model):
                 fields=["discord_guild_id"],
                 condition=~models.Q(discord_guild_id=""),
                 name="course_unique_discord_guild",
+            ),
+            models.UniqueConstraint(
+                fields=["slug"], condition=~models.Q(slug=""), name="course_unique_slug"
             ),
         ]
 

@@ -12,10 +12,40 @@ from django.db import models
 from courses.models import Course, LabGroup
 
 
+class StepName(models.TextChoices):
+    """Every step of every course type (provisioning.steps orders them per type)."""
+
+    SETUP_DISCORD_SERVER = "SETUP_DISCORD_SERVER", "Set up the Discord server"
+    CREATE_DISCORD_CHANNELS = "CREATE_DISCORD_CHANNELS", "Create the Discord channels"
+    CREATE_GITHUB_REPO = "CREATE_GITHUB_REPO", "Create the GitHub repository"
+    SEED_GITHUB_CONTENT = "SEED_GITHUB_CONTENT", "Seed the repository"
+    APPLY_BRANCH_PROTECTION = "APPLY_BRANCH_PROTECTION", "Protect the main branch"
+    CREATE_GROUP_ROLES = "CREATE_GROUP_ROLES", "Create the group roles"
+    CREATE_GROUP_CHANNELS = "CREATE_GROUP_CHANNELS", "Create the group channels"
+    CREATE_GROUP_REPOS = "CREATE_GROUP_REPOS", "Create the group repositories"
+    SEED_GROUP_CONTENT = "SEED_GROUP_CONTENT", "Seed the group repositories"
+    APPLY_GROUP_BRANCH_PROTECTIONS = (
+        "APPLY_GROUP_BRANCH_PROTECTIONS",
+        "Protect the group repositories' main branches",
+    )
+
+
+class ResourceKind(models.TextChoices):
+    """What an ``ExternalResource`` is; with its provider and key, it names the resource."""
+
+    SERVER = "server", "Discord server"
+    CHANNEL = "channel", "Channel"
+    ROLE = "role", "Role"
+    REPOSITORY = "repository", "Repository"
+    SEED = "seed", "Seeded content"
+    PROTECTION = "protection", "Branch protection"
+
+
 class ProvisioningStep(models.Model):
+    # The contract's words (the NestJS service's API): a running step is IN_PROGRESS.
     class Status(models.TextChoices):
         PENDING = "PENDING", "Pending"
-        RUNNING = "RUNNING", "Running"
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
         COMPLETED = "COMPLETED", "Completed"
         FAILED = "FAILED", "Failed"
         SKIPPED = "SKIPPED", "Skipped"
@@ -23,7 +53,7 @@ class ProvisioningStep(models.Model):
     DONE = (Status.COMPLETED, Status.SKIPPED)
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="steps")
-    name = models.CharField(max_length=64)
+    name = models.CharField(max_length=64, choices=StepName.choices)
     order = models.PositiveSmallIntegerField()
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
@@ -70,7 +100,7 @@ class ExternalResource(models.Model):
         LabGroup, on_delete=models.CASCADE, null=True, blank=True, related_name="resources"
     )
     provider = models.CharField(max_length=16, choices=Provider.choices)
-    kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32, choices=ResourceKind.choices)
     key = models.CharField(max_length=200, help_text="Deterministic name of the resource.")
     external_id = models.CharField(max_length=200, blank=True, default="")
     url = models.URLField(max_length=500, blank=True, default="")

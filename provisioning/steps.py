@@ -7,41 +7,42 @@ from collections.abc import Callable
 from courses.models import Course
 from provisioning.context import StepContext
 from provisioning.handlers import discord, github
+from provisioning.models import StepName
 
 Handler = Callable[[StepContext], None]
 
 HANDLERS: dict[str, Handler] = {
-    "SETUP_DISCORD_SERVER": discord.setup_discord_server,
-    "CREATE_DISCORD_CHANNELS": discord.create_lecture_channels,
-    "CREATE_GITHUB_REPO": github.create_repos,
-    "SEED_GITHUB_CONTENT": github.seed_repos,
-    "APPLY_BRANCH_PROTECTION": github.protect_repos,
-    "CREATE_GROUP_ROLES": discord.create_group_roles,
-    "CREATE_GROUP_CHANNELS": discord.create_group_channels,
-    "CREATE_GROUP_REPOS": github.create_repos,
-    "SEED_GROUP_CONTENT": github.seed_repos,
-    "APPLY_GROUP_BRANCH_PROTECTIONS": github.protect_repos,
+    StepName.SETUP_DISCORD_SERVER: discord.setup_discord_server,
+    StepName.CREATE_DISCORD_CHANNELS: discord.create_lecture_channels,
+    StepName.CREATE_GITHUB_REPO: github.create_repos,
+    StepName.SEED_GITHUB_CONTENT: github.seed_repos,
+    StepName.APPLY_BRANCH_PROTECTION: github.protect_repos,
+    StepName.CREATE_GROUP_ROLES: discord.create_group_roles,
+    StepName.CREATE_GROUP_CHANNELS: discord.create_group_channels,
+    StepName.CREATE_GROUP_REPOS: github.create_repos,
+    StepName.SEED_GROUP_CONTENT: github.seed_repos,
+    StepName.APPLY_GROUP_BRANCH_PROTECTIONS: github.protect_repos,
 }
 
 # Seeding comes before protection: the branch must exist, and protection would block the commit.
-STEPS: dict[str, tuple[str, ...]] = {
+STEPS: dict[str, tuple[StepName, ...]] = {
     Course.Type.LECTURE: (
-        "SETUP_DISCORD_SERVER",
-        "CREATE_DISCORD_CHANNELS",
-        "CREATE_GITHUB_REPO",
-        "SEED_GITHUB_CONTENT",
-        "APPLY_BRANCH_PROTECTION",
+        StepName.SETUP_DISCORD_SERVER,
+        StepName.CREATE_DISCORD_CHANNELS,
+        StepName.CREATE_GITHUB_REPO,
+        StepName.SEED_GITHUB_CONTENT,
+        StepName.APPLY_BRANCH_PROTECTION,
     ),
     Course.Type.LABORATORY: (
-        "SETUP_DISCORD_SERVER",
-        "CREATE_GROUP_ROLES",
-        "CREATE_GROUP_CHANNELS",
-        "CREATE_GROUP_REPOS",
-        "SEED_GROUP_CONTENT",
-        "APPLY_GROUP_BRANCH_PROTECTIONS",
+        StepName.SETUP_DISCORD_SERVER,
+        StepName.CREATE_GROUP_ROLES,
+        StepName.CREATE_GROUP_CHANNELS,
+        StepName.CREATE_GROUP_REPOS,
+        StepName.SEED_GROUP_CONTENT,
+        StepName.APPLY_GROUP_BRANCH_PROTECTIONS,
     ),
 }
 
 
-def steps_for(course_type: str) -> tuple[str, ...]:
+def steps_for(course_type: str) -> tuple[StepName, ...]:
     return STEPS[course_type]

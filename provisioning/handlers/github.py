@@ -10,19 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils.text import slugify
 
 from courses.models import Course, LabGroup
 from integrations.errors import ConflictError, NotFoundError
 from integrations.github.client import PlanLimitError, RepoInfo
 from provisioning.context import StepContext
 from provisioning.errors import ProvisioningConfigError, StepSkipped
-from provisioning.models import ExternalResource
+from provisioning.models import ExternalResource, ResourceKind
+from provisioning.naming import course_repository_names
 from provisioning.resources import Found, resource_ensure, resource_get
 from provisioning.seed_content import render_seed_files
 
 GITHUB = ExternalResource.Provider.GITHUB
-REPO_NAME_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -36,15 +35,12 @@ def course_marker(course: Course) -> str:
 
 
 def repo_targets(course: Course) -> list[RepoTarget]:
-    """Deterministic names: ``<semester>-<course-slug>``, and ``...-group-<n>`` per lab group."""
-    base = slugify(f"{course.semester}-{course.name}") or "course"
+    """The names ``provisioning.naming`` gives, each with its lab group (None for a lecture)."""
+    groups = list(course.lab_groups.all()) if course.type == Course.Type.LABORATORY else []
+    names = course_repository_names(course, group_numbers=[group.number for group in groups])
     if course.type == Course.Type.LECTURE:
-        return [RepoTarget(base[:REPO_NAME_MAX])]
-    targets = []
-    for group in course.lab_groups.all():
-        suffix = f"-group-{group.number}"
-        targets.append(RepoTarget(base[: REPO_NAME_MAX - len(suffix)] + suffix, group))
-    return targets
+        return [RepoTarget(names[0])]
+    return [RepoTarget(name, group) for name, group in zip(names, groups, strict=True)]
 
 
 def _description(course: Course, target: RepoTarget) -> str:
@@ -67,7 +63,7 @@ def _ours_or_conflict(ctx: StepContext, repo: RepoInfo) -> Found:
         raise ProvisioningConfigError(
             f"Repository {repo.full_name} already exists and is not this course's (its "
             f"description lacks the marker {course_marker(ctx.course)}). Rename or delete it "
-            "on GitHub, or rename the course, then retry."
+            "on GitHub, then retry."
         )
     return _found(repo)
 
@@ -94,7 +90,7 @@ def create_repos(ctx: StepContext) -> None:
         resource_ensure(
             ctx,
             provider=GITHUB,
-            kind="repository",
+            kind=ResourceKind.REPOSITORY,
             key=target.name,
             find=find,
             create=create,
@@ -104,7 +100,7 @@ def create_repos(ctx: StepContext) -> None:
 
 def seed_repos(ctx: StepContext) -> None:
     for target in repo_targets(ctx.course):
-        repo = resource_get(ctx, provider=GITHUB, kind="repository", key=target.name)
+        repo = resource_get(ctx, provider=GITHUB, kind=ResourceKind.REPOSITORY, key=target.name)
         files = render_seed_files(ctx.course, target.lab_group, repo_name=target.name)
 
         def seed(
@@ -124,7 +120,7 @@ def seed_repos(ctx: StepContext) -> None:
         resource_ensure(
             ctx,
             provider=GITHUB,
-            kind="seed",
+            kind=ResourceKind.SEED,
             key=target.name,
             create=seed,
             lab_group=target.lab_group,
@@ -133,7 +129,7 @@ def seed_repos(ctx: StepContext) -> None:
 
 def protect_repos(ctx: StepContext) -> None:
     for target in repo_targets(ctx.course):
-        repo = resource_get(ctx, provider=GITHUB, kind="repository", key=target.name)
+        repo = resource_get(ctx, provider=GITHUB, kind=ResourceKind.REPOSITORY, key=target.name)
         branch = repo.data["default_branch"]
 
         def protect(
@@ -150,7 +146,7 @@ def protect_repos(ctx: StepContext) -> None:
             resource_ensure(
                 ctx,
                 provider=GITHUB,
-                kind="protection",
+                kind=ResourceKind.PROTECTION,
                 key=target.name,
                 create=protect,
                 lab_group=target.lab_group,

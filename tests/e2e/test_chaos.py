@@ -38,9 +38,7 @@ def _beat(env: dict[str, str], tmp_path) -> Worker:
 
 def _all_settled(courses: list[Course]) -> bool:
     ids = [course.id for course in courses]
-    settled = Course.objects.filter(
-        id__in=ids, status__in=[Course.Status.COMPLETED, Course.Status.FAILED]
-    )
+    settled = Course.objects.filter(id__in=ids, status__in=Course.TERMINAL)
     return settled.count() == len(ids)
 
 

@@ -135,9 +135,7 @@ def test_five_hundred_posts_from_25_clients_all_complete(
             assert len(set(accepted)) == COURSES
 
             def settled() -> bool:
-                done = Course.objects.filter(
-                    id__in=accepted, status__in=[Course.Status.COMPLETED, Course.Status.FAILED]
-                )
+                done = Course.objects.filter(id__in=accepted, status__in=Course.TERMINAL)
                 return done.count() == len(accepted)
 
             wait_for(settled, SETTLE_TIMEOUT, f"{COURSES} courses to settle", workers[0])

@@ -38,7 +38,7 @@ def test_course_completes_after_its_worker_is_killed_mid_run(worker, platforms):
 
     def settled() -> bool:
         course.refresh_from_db()
-        return course.status in (Course.Status.COMPLETED, Course.Status.FAILED)
+        return course.status in Course.TERMINAL
 
     wait_for(settled, 120, "the course to settle", worker)
     assert course.status == Course.Status.COMPLETED, worker.tail()

@@ -78,20 +78,21 @@ def test_a_second_run_of_a_running_course_does_not_execute_steps(platforms, monk
 
 
 def test_two_courses_racing_for_one_explicit_server_get_a_clear_error(monkeypatch):
-    from django.core.exceptions import ValidationError
-
     from courses import services
 
     guild = "123456789012345678"
     monkeypatch.setattr(services, "provisioning_enqueue", lambda **kwargs: None)  # not the point
-    services.course_create(
+    first = services.course_create(
         name="First", semester="2026-fall", type="LECTURE", discord_guild_id=guild
     )
-    # The second create passed validation before the first committed: skip validation.
-    monkeypatch.setattr(services, "course_validate", lambda **kwargs: None)
+    # The second create passed its checks before the first committed: skip them.
+    monkeypatch.setattr(
+        services, "course_check", lambda **kwargs: services.CourseCheck(semester="2026-fall")
+    )
 
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(services.DiscordServerInUseError) as error:
         services.course_create(
             name="Second", semester="2026-fall", type="LECTURE", discord_guild_id=guild
         )
-    assert "just taken by another course" in str(error.value)
+    assert "just taken by course" in str(error.value)
+    assert error.value.existing_id == first.id

@@ -58,7 +58,7 @@ def test_crash_after_a_step_before_its_checkpoint(
         _course(provision, kind)
 
     course = Course.objects.get(name=f"Crash {kind}")
-    assert course.steps.get(name=step_name).status == "RUNNING"
+    assert course.steps.get(name=step_name).status == "IN_PROGRESS"
     _finish_normally(platforms, course, settings)
 
 
@@ -77,7 +77,7 @@ def test_crash_between_a_create_and_its_record(
         confirm(resource, found)
 
     def runner_step(resource) -> str:
-        return resource.course.steps.get(status="RUNNING").name
+        return resource.course.steps.get(status="IN_PROGRESS").name
 
     monkeypatch.setattr(resources, "_confirm", crash_once)
     with pytest.raises(SimulatedCrash):

@@ -1,0 +1,101 @@
+"""The data migrations of this round, run on rows written by the code before them.
+
+Each test migrates the test database back, writes rows with the historical models, migrates
+forward, and checks the rows; it always ends with every migration applied again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE_SLUGS = [("courses", "0003_course_slug"), ("provisioning", "0001_initial")]
+AFTER_SEMESTERS = [("courses", "0006_normalize_semesters")]
+
+
+class Migrator:
+    def __init__(self) -> None:
+        self.executor = MigrationExecutor(connection)
+
+    def migrate(self, targets: list[tuple[str, str]]) -> Any:
+        """Migrate to ``targets``; the historical apps of that state."""
+        self.executor.loader.build_graph()  # the applied set changed since the last run
+        self.executor.migrate(targets)
+        return self.executor.loader.project_state(targets).apps
+
+    def latest(self) -> None:
+        self.executor.loader.build_graph()
+        self.executor.migrate(self.executor.loader.graph.leaf_nodes())
+
+
+@pytest.fixture
+def migrator() -> Iterator[Migrator]:
+    migrator = Migrator()
+    yield migrator
+    migrator.latest()
+
+
+def test_slugs_keep_the_old_repository_names_and_semesters_get_one_spelling(migrator, capsys):
+    apps = migrator.migrate(BEFORE_SLUGS)
+    Course = apps.get_model("courses", "Course")
+    Resource = apps.get_model("provisioning", "ExternalResource")
+
+    def course(name: str, semester: str) -> Any:
+        return Course.objects.create(name=name, semester=semester, type="LECTURE")
+
+    fall = course("Algorithms", "Fall 2026")
+    chinese = course("编程", "2026-fall")  # the old handlers named its repository "2026-fall"
+    algebra, algebra_again = course("Algebra", "2026-fall"), course("Algebra", "FALL 2026")
+    older_twin, owner_twin = course("databases!", "2026-fall"), course("Databases", "2026-fall")
+    Resource.objects.create(
+        course=owner_twin, provider="github", kind="repository", key="2026-fall-databases"
+    )
+    unknown = course("Compilers", "Sommer 26")
+
+    apps = migrator.migrate(AFTER_SEMESTERS)
+    Course = apps.get_model("courses", "Course")
+
+    rows = {row.id: row for row in Course.objects.all()}
+    assert (rows[fall.id].slug, rows[fall.id].semester) == ("fall-2026-algorithms", "2026-fall")
+    assert rows[chinese.id].slug == "2026-fall"
+    assert rows[algebra.id].semester == "2026-fall"
+    assert rows[algebra_again.id].semester == "FALL 2026"  # would duplicate "Algebra" 2026-fall
+    assert rows[algebra_again.id].slug == "fall-2026-algebra"
+    assert rows[owner_twin.id].slug == "2026-fall-databases"  # it made the repository
+    assert rows[older_twin.id].slug == f"2026-fall-databases-{older_twin.id.hex[:8]}"
+    assert rows[unknown.id].semester == "Sommer 26"
+    output = capsys.readouterr().out
+    assert str(older_twin.id) in output
+    assert f"{algebra_again.id} 'Algebra': 'FALL 2026' would duplicate" in output
+    assert f"{unknown.id} 'Compilers': 'Sommer 26' is no semester" in output
+
+
+def test_running_steps_become_in_progress_and_back(migrator):
+    apps = migrator.migrate([("provisioning", "0001_initial"), *AFTER_SEMESTERS])
+    Course = apps.get_model("courses", "Course")
+    Step = apps.get_model("provisioning", "ProvisioningStep")
+    course = Course.objects.create(name="Algorithms", semester="2026-fall", type="LECTURE")
+    running = Step.objects.create(
+        course=course, name="CREATE_GITHUB_REPO", order=3, status="RUNNING"
+    )
+    done = Step.objects.create(
+        course=course, name="SETUP_DISCORD_SERVER", order=1, status="COMPLETED"
+    )
+
+    apps = migrator.migrate(
+        [("provisioning", "0002_step_in_progress_and_choices"), *AFTER_SEMESTERS]
+    )
+    Step = apps.get_model("provisioning", "ProvisioningStep")
+    assert Step.objects.get(id=running.id).status == "IN_PROGRESS"
+    assert Step.objects.get(id=done.id).status == "COMPLETED"
+
+    apps = migrator.migrate([("provisioning", "0001_initial"), *AFTER_SEMESTERS])
+    assert apps.get_model("provisioning", "ProvisioningStep").objects.get(id=running.id).status == (
+        "RUNNING"
+    )
