@@ -51,6 +51,8 @@ class SystemEvent(models.Model):
         CONCURRENCY_LIMIT = "concurrency_limit", "Concurrency limit hit"
         TIME_LIMIT = "time_limit", "Worker time limit"
         ENQUEUE_FAILED = "enqueue_failed", "Enqueue failed (broker unreachable)"
+        PLATFORM_UNREACHABLE = "platform_unreachable", "Platform unreachable"
+        THROTTLE_STORE_DOWN = "throttle_store_down", "API throttle counting in-process"
 
     class Severity(models.TextChoices):
         INFO = "info", "Info"

@@ -1,8 +1,12 @@
-"""The Celery application. Configuration comes from Django settings (``CELERY_*``)."""
+"""The Celery application, and the one answer to "where does provisioning run?".
+
+Configuration comes from Django settings (``CELERY_*``).
+"""
 
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -10,21 +14,34 @@ app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+CELERY, BACKGROUND, INLINE = "celery", "background", "inline"
+
 
 def runs_in_process() -> bool:
-    """True when tasks execute eagerly in the caller (no broker: the embedded default).
+    """True when there is no worker: provisioning runs in this process (no broker configured).
 
-    The one answer to "is there a worker?": ask the app, not Django's settings, since tests and
-    the demo switch the app's configuration at run time.
+    Ask the app, not Django's settings: tests, the demo and the end-to-end fixtures switch the
+    app's configuration at run time.
     """
     return bool(app.conf.task_always_eager)
+
+
+def execution_mode() -> str:
+    """Where a course's provisioning runs once it is enqueued:
+
+    - ``celery``: a broker is configured; a worker runs the task.
+    - ``background`` (the embedded default, no broker): a thread of this process
+      (``provisioning.background``), so that a request or an admin save answers at once.
+    - ``inline``: in the caller, before ``course_create`` returns (the test suite, the demo).
+    """
+    if not runs_in_process():
+        return CELERY
+    return INLINE if settings.PROVISIONING_EXECUTION == INLINE else BACKGROUND
 
 
 @app.on_after_configure.connect
 def schedule_recovery(sender: Celery, **kwargs: object) -> None:
     """Beat runs the recovery sweep (provisioning.recovery) on a fixed interval."""
-    from django.conf import settings
-
     interval = settings.PROVISIONING_RECOVERY_INTERVAL_SECONDS
     sender.add_periodic_task(
         interval,

@@ -1,8 +1,9 @@
 """Find courses whose provisioning stopped without finishing, and start them again.
 
 A run can vanish in ways no retry sees: its worker killed mid-step, its message lost, or never
-sent because the broker was down when the course was created. The periodic sweep (Celery beat,
-``PROVISIONING_RECOVERY_INTERVAL_SECONDS``) re-enqueues:
+sent because the broker was down when the course was created, or its web process exited while
+it ran in the background. The periodic sweep (``PROVISIONING_RECOVERY_INTERVAL_SECONDS``: Celery
+beat with a broker, ``provisioning.sweeper`` in the web process without one) re-enqueues:
 
 - courses claimed by a run whose heartbeat is older than ``PROVISIONING_LEASE_SECONDS`` (the
   run is dead; its claim will be taken over), and
@@ -25,8 +26,7 @@ from django.utils import timezone
 from audit.models import SystemEvent
 from audit.services import system_event_record
 from courses.models import Course
-
-ACTIVE = [Course.Status.PENDING, Course.Status.IN_PROGRESS]
+from provisioning.services import provisioning_send
 
 
 def _dead() -> Q:
@@ -43,7 +43,7 @@ def _forgotten() -> Q:
 
 def stalled_courses() -> list[uuid.UUID]:
     return list(
-        Course.objects.filter(status__in=ACTIVE)
+        Course.objects.filter(status__in=Course.ACTIVE)
         .filter(_dead() | _forgotten())
         .values_list("id", flat=True)
     )
@@ -51,14 +51,12 @@ def stalled_courses() -> list[uuid.UUID]:
 
 def courses_recover() -> list[uuid.UUID]:
     """Re-enqueue every stalled course; return their ids."""
-    from provisioning.services import provisioning_send
-
     recovered = []
     for course_id in stalled_courses():
         # Release a dead run's claim and touch the course, in one compare-and-set: the next
         # sweep leaves it alone for a grace period, and a concurrent sweep does not double it.
         released = (
-            Course.objects.filter(id=course_id, status__in=ACTIVE)
+            Course.objects.filter(id=course_id, status__in=Course.ACTIVE)
             .filter(_dead() | _forgotten())
             .update(run_token=None, heartbeat_at=None, updated_at=timezone.now())
         )

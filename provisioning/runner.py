@@ -4,11 +4,14 @@
   ``Course.run_token`` and proves it is alive through ``heartbeat_at``; a run whose heartbeat is
   older than ``PROVISIONING_LEASE_SECONDS`` is presumed dead and its claim may be taken over.
 - Steps run in registry order; completed or skipped steps are passed over, a step left
-  ``RUNNING`` by a dead run is simply run again (handlers are idempotent).
+  ``IN_PROGRESS`` by a dead run is simply run again (handlers are idempotent).
 - A transient error (429, 5xx, timeout) is retried with exponential backoff and jitter, never
   sooner than the platform's ``retry_after``; a permanent one fails the step at once. A wait
   longer than ``PROVISIONING_MAX_INLINE_WAIT_SECONDS`` is not slept through in a worker: the run
-  ends ``DEFERRED`` and the task re-schedules itself.
+  ends ``DEFERRED`` and the task re-schedules itself. In-process (no broker: a background thread
+  of the web process, or inline) nothing would run a re-scheduled task, so the run waits here.
+- A platform that does not answer at all fails the step at once (a ``platform_unreachable``
+  event), and gives back the pool server this run claimed and never used.
 - No row lock is held across an HTTP call: every write here is a short autocommit update.
 """
 
@@ -33,10 +36,12 @@ from audit.redaction import redact_text
 from audit.services import system_event_record
 from config.celery import runs_in_process
 from courses.models import Course
-from integrations.errors import IntegrationError
+from integrations.errors import IntegrationError, PlatformUnreachableError
 from provisioning.context import StepContext
 from provisioning.errors import LeaseLost, StepSkipped
 from provisioning.models import JobExecution, ProvisioningStep
+from provisioning.pool import discord_server_release
+from provisioning.signals import step_changed
 from provisioning.steps import HANDLERS
 
 logger = logging.getLogger(__name__)
@@ -53,7 +58,7 @@ class RunResult:
 class Lease:
     """This run's claim on a course."""
 
-    def __init__(self, course_id: uuid.UUID) -> None:
+    def __init__(self, course_id: uuid.UUID | str) -> None:
         self.course_id = course_id
         self.token = uuid.uuid4()
 
@@ -63,7 +68,7 @@ class Lease:
         claimed = (
             Course.objects.filter(
                 id=self.course_id,
-                status__in=[Course.Status.PENDING, Course.Status.IN_PROGRESS],
+                status__in=Course.ACTIVE,
             )
             .filter(Q(run_token__isnull=True) | Q(heartbeat_at__lt=stale))
             .update(
@@ -110,7 +115,7 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
     lease = Lease(course_id)
     if not lease.acquire():
         status = Course.objects.filter(id=course_id).values_list("status", flat=True).first()
-        if status in (Course.Status.COMPLETED, Course.Status.FAILED):
+        if status in Course.TERMINAL:
             return RunResult(status)  # nothing to do, and no call made
         system_event_record(
             kind=SystemEvent.Kind.DUPLICATE_RUN_PREVENTED,
@@ -120,6 +125,8 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
         )
         return RunResult(Outcome.BUSY, retry_in=float(settings.PROVISIONING_LEASE_SECONDS) / 4)
     course = Course.objects.get(id=course_id)
+    # A course with no server yet claims one from the pool in this run (SETUP_DISCORD_SERVER).
+    claims_from_pool = not course.discord_guild_id
     try:
         for step in course.steps.order_by("order"):
             if step.status in ProvisioningStep.DONE:
@@ -127,7 +134,7 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
             if step.status == StepStatus.FAILED:
                 lease.release(Course.Status.FAILED)
                 return RunResult(Outcome.FAILED)
-            result = _execute(course, step, lease, task_id)
+            result = _execute(course, step, lease, task_id, claims_from_pool=claims_from_pool)
             if result is not None:
                 lease.release(
                     Course.Status.FAILED
@@ -141,7 +148,7 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
     except SoftTimeLimitExceeded:
         # The worker's time limit: the run so far is checkpointed; give the course back and
         # let the task continue it at once in a fresh run.
-        ProvisioningStep.objects.filter(course_id=course_id, status=StepStatus.RUNNING).update(
+        ProvisioningStep.objects.filter(course_id=course_id, status=StepStatus.IN_PROGRESS).update(
             status=StepStatus.PENDING
         )
         lease.release(Course.Status.IN_PROGRESS)
@@ -158,7 +165,12 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
 
 
 def _execute(
-    course: Course, step: ProvisioningStep, lease: Lease, task_id: str
+    course: Course,
+    step: ProvisioningStep,
+    lease: Lease,
+    task_id: str,
+    *,
+    claims_from_pool: bool = False,
 ) -> RunResult | None:
     """Run one step to its end; ``None`` when it completed (or was skipped).
 
@@ -183,6 +195,8 @@ def _execute(
         except IntegrationError as exc:
             if exc.permanent:
                 _finish_step(step, StepStatus.FAILED, str(exc))
+                if isinstance(exc, PlatformUnreachableError):
+                    _platform_unreachable(course, step, exc, release_server=claims_from_pool)
                 return RunResult(Outcome.FAILED)
             streak = 1 if ctx.progress else streak + 1
             if streak >= settings.PROVISIONING_MAX_ATTEMPTS:
@@ -223,6 +237,26 @@ def _execute(
         return None
 
 
+def _platform_unreachable(
+    course: Course, step: ProvisioningStep, exc: PlatformUnreachableError, *, release_server: bool
+) -> None:
+    """Nothing answered at the configured address: tell the operator which setting to check, and
+    give back a pool server this run claimed and never used, so that it is not lost to the pool
+    (a retry claims one again)."""
+    released = discord_server_release(course=course) if release_server else None
+    returned = f" Discord server {released} was returned to the pool." if released else ""
+    system_event_record(
+        kind=SystemEvent.Kind.PLATFORM_UNREACHABLE,
+        message=f"{step.name} of course {course.id}: {exc}{returned}",
+        course_id=course.id,
+        severity=SystemEvent.Severity.ERROR,
+        provider=exc.provider,
+        url=exc.url,
+        setting=exc.setting,
+        released_server=released or "",
+    )
+
+
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     """Exponential backoff with jitter: about base * 2^(attempt-1), never below retry_after."""
     ceiling = settings.PROVISIONING_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
@@ -233,16 +267,18 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 def _mark_running(step: ProvisioningStep) -> None:
     now = timezone.now()
     ProvisioningStep.objects.filter(id=step.id).update(
-        status=StepStatus.RUNNING,
+        status=StepStatus.IN_PROGRESS,
         attempts=F("attempts") + 1,
         started_at=Coalesce(F("started_at"), now),
         finished_at=None,
     )
     step.refresh_from_db(fields=["status", "attempts", "started_at", "finished_at"])
+    _changed(step)
 
 
 def _note(step: ProvisioningStep, message: str) -> None:
     ProvisioningStep.objects.filter(id=step.id).update(last_error=redact_text(message)[:4000])
+    _changed(step)
 
 
 def _finish_step(step: ProvisioningStep, status: str, error: str) -> None:
@@ -253,3 +289,9 @@ def _finish_step(step: ProvisioningStep, status: str, error: str) -> None:
         finished_at=timezone.now() if done else None,
     )
     step.status = status
+    _changed(step)
+
+
+def _changed(step: ProvisioningStep) -> None:
+    """Tell followers in this process (provisioning.signals); a faulty one never stops the run."""
+    step_changed.send_robust(sender=ProvisioningStep, step=step, course_id=step.course_id)

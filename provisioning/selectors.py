@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from courses.models import Course
-from provisioning.models import ProvisioningStep
+from provisioning.models import ExternalResource, ProvisioningStep
 
 
 def course_status(*, course: Course) -> dict[str, Any]:
@@ -32,3 +32,16 @@ def course_status(*, course: Course) -> dict[str, Any]:
 
 def failed_step(*, course: Course) -> ProvisioningStep | None:
     return course.steps.filter(status=ProvisioningStep.Status.FAILED).order_by("order").first()
+
+
+# What a person asks of a finished course: where its server, channels and repositories are.
+SHOWN_KINDS = ("server", "channel", "role", "repository")
+
+
+def course_made(*, course: Course) -> list[ExternalResource]:
+    """The course's confirmed server, channels, roles and repositories, in the order made."""
+    return list(
+        ExternalResource.objects.filter(
+            course=course, state=ExternalResource.State.CONFIRMED, kind__in=SHOWN_KINDS
+        ).order_by("id")
+    )

@@ -1,4 +1,9 @@
-"""Provisioning services: plan a course's steps, start and retry its provisioning."""
+"""Provisioning services: plan a course's steps, start and retry its provisioning.
+
+Starting a run goes one way whatever runs it (``config.celery.execution_mode``): the Celery task by
+name, a background thread of this process, or inline. This module imports neither the task
+module nor the recovery sweep: those import it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,16 @@ from django.utils import timezone
 
 from audit.models import SystemEvent
 from audit.services import system_event_record
-from config.celery import runs_in_process
+from config.celery import BACKGROUND, INLINE, execution_mode
+from config.celery import app as celery_app
 from courses.models import Course
+from provisioning.background import background_submit
 from provisioning.models import ProvisioningStep
+from provisioning.runner import run_course
 from provisioning.steps import steps_for
+
+# Sent by name: the task module imports the recovery sweep, which imports this module.
+PROVISION_TASK = "provisioning.tasks.provision_course"
 
 
 class CourseBusyError(Exception):
@@ -39,17 +50,20 @@ def provisioning_enqueue(*, course: Course) -> None:
 
 
 def provisioning_send(*, course_id: str) -> None:
-    """Publish the task; if the broker is unreachable, the course stays PENDING, not lost.
+    """Start the course's run where this process runs provisioning (``execution_mode``).
 
-    The recovery sweep enqueues it once the broker is back (provisioning.recovery).
+    With a broker, publish the task; if the broker is unreachable, the course stays PENDING, not
+    lost: the recovery sweep enqueues it once the broker is back (provisioning.recovery).
     """
-    from provisioning.tasks import provision_course
-
-    if runs_in_process():
-        provision_course.delay(course_id)  # in-process: a failure here is a bug, let it show
+    mode = execution_mode()
+    if mode == INLINE:
+        run_course(course_id)  # a failure here is a bug: let it show
+        return
+    if mode == BACKGROUND:
+        background_submit(course_id=course_id)
         return
     try:
-        provision_course.delay(course_id)
+        celery_app.send_task(PROVISION_TASK, args=[course_id])
     except Exception as exc:  # kombu's OperationalError and friends: the broker is away
         system_event_record(
             kind=SystemEvent.Kind.ENQUEUE_FAILED,

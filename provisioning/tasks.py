@@ -1,4 +1,5 @@
-"""The Celery task: thin, it loads nothing but the id and calls the runner.
+"""The Celery task: thin, it loads nothing but the id and calls the runner (services send it by
+name, so that they need not import this module).
 
 ``acks_late`` with ``reject_on_worker_lost``: a worker killed mid-run leaves the message to be
 delivered again, which is safe because every step is idempotent and checkpointed.

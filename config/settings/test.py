@@ -11,6 +11,7 @@ SECRET_KEY = "test-secret-key"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
+PROVISIONING_EXECUTION = "inline"  # tests that need the background thread say so
 CELERY_BROKER_URL = "memory://"
 PROVISIONING_RETRY_BASE_SECONDS = 0.01  # backoff shape, not duration, is what tests check
 INTEGRATIONS_SAFE_RETRY_DELAY = 0.01

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from config.celery import app as celery_app
 
 SEEDED_FILES = {
     "README.md",
@@ -39,3 +43,20 @@ def overwrites_of(channel: dict[str, Any]) -> set[tuple[str, int, str, str]]:
         (o["id"], int(o["type"]), str(o["allow"]), str(o["deny"]))
         for o in channel["permission_overwrites"]
     }
+
+
+@contextmanager
+def celery_conf(**values: Any) -> Iterator[None]:
+    """Override the Celery app's configuration (Django's names: ``CELERY_TASK_ALWAYS_EAGER``) for
+    a while, then drop the override: a value merely set back would shadow Django's settings for
+    every later test (``settings.CELERY_TASK_ALWAYS_EAGER = False`` would no longer count)."""
+    changes = celery_app.conf.changes
+    assert changes is not None  # the app is configured by the time a test runs
+    saved = {key: changes[key] for key in values if key in changes}
+    changes.update(values)
+    try:
+        yield
+    finally:
+        for key in values:
+            changes.pop(key, None)
+        changes.update(saved)

@@ -16,9 +16,9 @@ from courses.services import course_create
 from provisioning import runner
 from provisioning.runner import Lease
 from provisioning.services import provisioning_plan
-from provisioning.tasks import provision_course, recover_stalled_courses
+from provisioning.tasks import recover_stalled_courses
 from tests.factories import CourseFactory
-from tests.provisioning.helpers import assert_no_duplicates
+from tests.provisioning.helpers import assert_no_duplicates, celery_conf
 
 pytestmark = pytest.mark.django_db
 
@@ -87,13 +87,14 @@ def test_a_course_created_while_the_broker_is_down_is_kept(
     monkeypatch, django_capture_on_commit_callbacks
 ):
     # A real broker is configured (the app's name for it: namespace CELERY), but it is down.
-    monkeypatch.setattr(celery_app.conf, "CELERY_TASK_ALWAYS_EAGER", False)
-
     def unreachable(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(provision_course, "delay", unreachable)
-    with django_capture_on_commit_callbacks(execute=True):
+    monkeypatch.setattr(celery_app, "send_task", unreachable)
+    with (
+        celery_conf(CELERY_TASK_ALWAYS_EAGER=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         course = course_create(name="Offline", semester="2026-fall", type="LECTURE")
 
     course.refresh_from_db()

@@ -1,25 +1,52 @@
-"""``manage.py provision_course``: create and provision a course, or retry one, from a shell."""
+"""``manage.py provision_course``: create and provision a course, or retry one, from a shell.
+
+Where the run happens follows ``config.celery.execution_mode``:
+
+- ``celery``: the command enqueues and, without ``--wait``, returns at once (PENDING, exit 0);
+  with ``--wait`` it follows the worker's progress in the database.
+- ``background`` (no broker) and ``inline``: this process is the worker, and a run's thread dies
+  with the process; so the command always waits for the run to end, ``--wait`` or not
+  (``--wait`` adds the step-by-step display).
+
+A run that ends FAILED exits non-zero, naming the step and its reason. Celery and kombu never
+write on stderr here: what matters is said by the command, once.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import time
 import uuid
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
+from celery.exceptions import CDeprecationWarning, CeleryWarning, CPendingDeprecationWarning
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.models import SystemEvent
+from config.celery import CELERY, INLINE, execution_mode
 from courses.models import Course
-from courses.services import CourseAlreadyExistsError, LabGroupInput, course_create
-from provisioning.selectors import course_status, failed_step
+from courses.services import CourseConflictError, LabGroupInput, course_create
+from provisioning.background import background_wait
+from provisioning.management.progress import StepProgress, made_lines
+from provisioning.models import ProvisioningStep
+from provisioning.selectors import course_made, course_status, failed_step
 from provisioning.services import CourseBusyError, NothingToRetryError, provisioning_retry
+from provisioning.signals import step_changed
 
 POLL_SECONDS = 0.5
+NOISY_LOGGERS = ("celery", "kombu", "amqp")
 
 
 class Command(BaseCommand):
-    help = "Create and provision a course (or --retry one), optionally waiting for the outcome."
+    help = (
+        "Create and provision a course (or --retry one). Without a broker the command waits for "
+        "the run; --wait shows each step as it starts and ends. Exits non-zero when it FAILED."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", help="Course name (1 to 100 characters).")
@@ -39,19 +66,81 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the final status as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        course = self._retry(options["retry"]) if options["retry"] else self._create(options)
-        if options["wait"]:
-            self._follow(course, options["timeout"], quiet=options["json"])
+        mode = execution_mode()
+        progress = None
+        if options["wait"] and not options["json"]:
+            progress = StepProgress(self.stdout, live=self.stdout.isatty())
+        with _quiet_celery(), self._inline_progress(progress, mode):
+            course = self._start(options, progress)
+            if options["wait"] or mode != CELERY:
+                self._settle(course, mode, progress, options["timeout"])
         course.refresh_from_db()
-        status = course_status(course=course)
         if options["json"]:
-            self.stdout.write(json.dumps(status, indent=2))
-        elif not options["wait"]:
-            self.stdout.write(f"Course {course.id} is {course.status}.")
-        if options["wait"] and course.status == Course.Status.FAILED:
+            self.stdout.write(json.dumps(course_status(course=course), indent=2))
+        else:
+            self._report(course)
+        if course.status == Course.Status.FAILED:
             step = failed_step(course=course)
             detail = f"{step.name}: {step.last_error}" if step else "see its steps"
             raise CommandError(f"Course {course.id} FAILED at {detail}")
+
+    def _start(self, options: dict[str, Any], progress: StepProgress | None) -> Course:
+        if not options["retry"]:
+            return self._create(options)
+        course = self._course(options["retry"])
+        if progress is not None:  # its completed steps are not news
+            progress.baseline(course.steps.order_by("order"))
+        return self._retry(course)
+
+    @contextlib.contextmanager
+    def _inline_progress(self, progress: StepProgress | None, mode: str) -> Iterator[None]:
+        """Inline, the run happens inside course_create: follow it through the runner's signal,
+        since nothing could poll the database meanwhile. Other modes poll (``_settle``)."""
+        if progress is None or mode != INLINE:
+            yield
+            return
+
+        def changed(sender: type, step: ProvisioningStep, **kwargs: Any) -> None:
+            progress.update(ProvisioningStep.objects.filter(course_id=step.course_id))
+
+        step_changed.connect(changed, weak=False, dispatch_uid="provision_course")
+        try:
+            yield
+        finally:
+            step_changed.disconnect(dispatch_uid="provision_course")
+
+    def _settle(
+        self, course: Course, mode: str, progress: StepProgress | None, timeout: float
+    ) -> None:
+        """Wait until the run ends, showing its steps if asked."""
+        deadline = time.monotonic() + timeout
+        while True:
+            course.refresh_from_db()
+            if progress is not None:
+                progress.update(course.steps.order_by("order"))
+            if course.status in Course.TERMINAL:
+                break
+            if mode == CELERY and _not_enqueued(course):
+                raise CommandError(
+                    f"Course {course.id} is PENDING: the broker could not be reached. The "
+                    "recovery sweep enqueues it once the broker is back."
+                )
+            if time.monotonic() > deadline:
+                raise CommandError(f"Course {course.id} still {course.status} after {timeout}s.")
+            time.sleep(POLL_SECONDS)
+        if mode != CELERY:
+            background_wait(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _report(self, course: Course) -> None:
+        """The last word: the outcome, then what was made (the failure is the CommandError's)."""
+        if course.status not in Course.TERMINAL:
+            note = " (the broker could not be reached)" if _not_enqueued(course) else ""
+            self.stdout.write(f"Course {course.id} is {course.status}{note}.")
+            return
+        self.stdout.write(f"Course {course.id} {course.status}")
+        if course.status == Course.Status.COMPLETED:
+            for line in made_lines(course_made(course=course)):
+                self.stdout.write(line)
 
     def _create(self, options: dict[str, Any]) -> Course:
         missing = [f"--{flag}" for flag in ("name", "semester", "type") if not options[flag]]
@@ -70,40 +159,46 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError(_messages(exc)) from exc
-        except CourseAlreadyExistsError as exc:
+        except CourseConflictError as exc:
             raise CommandError(str(exc)) from exc
 
-    def _retry(self, course_id: str) -> Course:
+    def _course(self, course_id: str) -> Course:
         try:
-            course = Course.objects.get(id=uuid.UUID(course_id))
+            return Course.objects.get(id=uuid.UUID(course_id))
         except (ValueError, Course.DoesNotExist) as exc:
             raise CommandError(f"No course with id {course_id!r}.") from exc
+
+    def _retry(self, course: Course) -> Course:
         try:
             return provisioning_retry(course=course)
         except (CourseBusyError, NothingToRetryError) as exc:
             raise CommandError(str(exc)) from exc
 
-    def _follow(self, course: Course, timeout: float, *, quiet: bool) -> None:
-        """Print each step's changes until the course settles."""
-        seen: dict[str, tuple[str, int]] = {}
-        deadline = time.monotonic() + timeout
-        while True:
-            course.refresh_from_db()
-            for step in course.steps.order_by("order"):
-                state = (step.status, step.attempts)
-                if seen.get(step.name) != state and not quiet:
-                    error = f" - {step.last_error}" if step.last_error else ""
-                    self.stdout.write(
-                        f"  {step.name:<32} {step.status:<10} attempts={step.attempts}{error}"
-                    )
-                seen[step.name] = state
-            if course.status in (Course.Status.COMPLETED, Course.Status.FAILED):
-                if not quiet:
-                    self.stdout.write(f"Course {course.id} {course.status}")
-                return
-            if time.monotonic() > deadline:
-                raise CommandError(f"Course {course.id} still {course.status} after {timeout}s.")
-            time.sleep(POLL_SECONDS)
+
+def _not_enqueued(course: Course) -> bool:
+    """The broker refused this course's message (provisioning.services records it)."""
+    return SystemEvent.objects.filter(
+        course=course, kind=SystemEvent.Kind.ENQUEUE_FAILED, created_at__gte=course.updated_at
+    ).exists()
+
+
+@contextlib.contextmanager
+def _quiet_celery() -> Iterator[None]:
+    """Celery and kombu log and warn about connections (retries, a broker away): the command
+    says what matters itself, so they stay silent while it runs."""
+    loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"(celery|kombu|amqp)(\.|$)")
+        for category in (CeleryWarning, CDeprecationWarning, CPendingDeprecationWarning):
+            warnings.filterwarnings("ignore", category=category)
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL + 1)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
 
 
 def _messages(error: ValidationError) -> str:

@@ -1,0 +1,50 @@
+"""The recovery sweep in the web process, for the embedded default (no broker, so no beat).
+
+A daemon thread runs ``courses_recover`` every ``PROVISIONING_RECOVERY_INTERVAL_SECONDS``, as
+beat does with a broker: it finishes what a previous web process left when it exited mid-run, and
+anything whose background job died. Several web processes may each sweep: the sweep claims each
+course with a compare-and-set, so a course is re-submitted once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import connections
+
+from config.celery import BACKGROUND, execution_mode
+from provisioning.recovery import courses_recover
+
+logger = logging.getLogger(__name__)
+
+_started = threading.Event()
+
+
+def sweeper_start() -> bool:
+    """Start the sweep thread once per process, in background mode only; True if started now."""
+    if execution_mode() != BACKGROUND or _started.is_set():
+        return False
+    _started.set()
+    threading.Thread(target=_loop, name="provisioning-sweeper", daemon=True).start()
+    return True
+
+
+def sweep_once() -> int:
+    """One sweep; never raises (a failing sweep must not end the thread)."""
+    try:
+        return len(courses_recover())
+    except Exception:
+        logger.exception("recovery sweep failed")
+        return 0
+    finally:
+        connections.close_all()
+
+
+def _loop() -> None:
+    interval = settings.PROVISIONING_RECOVERY_INTERVAL_SECONDS
+    while True:
+        sweep_once()
+        time.sleep(interval)
