@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 _db = Path(tempfile.mkdtemp()) / "bench.sqlite3"
@@ -54,7 +55,7 @@ def main() -> None:
             discord_server_add(guild_id=guild["id"], name=guild["name"])
 
         rows = []
-        for label, kwargs in [
+        cases: list[tuple[str, dict[str, Any]]] = [
             ("lecture", {"type": "LECTURE"}),
             (
                 "laboratory, 4 groups",
@@ -63,7 +64,8 @@ def main() -> None:
                     "lab_groups": [LabGroupInput(name=f"Group {n}", number=n) for n in range(1, 5)],
                 },
             ),
-        ]:
+        ]
+        for label, kwargs in cases:
             seen = len(control.requests())
             course = course_create(name=f"Bench {label}", semester="2026-fall", **kwargs)
             first = count(control.requests(since=seen))

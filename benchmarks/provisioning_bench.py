@@ -1,44 +1,27 @@
-"""Provisioning against the platforms' limits: how close to the bound they impose do we run?
+"""Provisioning against the platforms' limits: wall time against the bound the limits impose.
 
 What runs:
-- The sandbox in this process, every Discord and GitHub call delayed 50 ms, GitHub's secondary
-  limit scaled down to ``GITHUB_LIMIT`` content-creating requests per ``GITHUB_WINDOW`` seconds
-  (GitHub's is about 80 a minute), Discord's limits as the sandbox has them (50 a second per
-  route and server, 50 a second globally).
+- The sandbox in this process, every Discord and GitHub call delayed ``LATENCY_MS``, GitHub's
+  secondary limit scaled down to ``GITHUB_LIMIT`` content-creating requests per
+  ``GITHUB_WINDOW`` seconds, Discord's limits as the sandbox has them.
 - A scratch database ``<NAME>_provisioning_bench`` on the PostgreSQL server of ``DATABASE_URL``
   (needs CREATEDB; dropped at the end), and ``BENCH_REDIS_URL`` (default
   ``redis://127.0.0.1:6379/14``; FLUSHED first) as broker and shared rate-limit store.
 - ``WORKERS`` Celery worker processes of ``CONCURRENCY`` children, and gunicorn serving the API
   (throttling and the per-key course cap off: this is a bulk import).
-- Through ``POST /courses``: 40 lectures and 10 laboratories of 4 groups (every fifth course is a
-  laboratory), with 50 staff-made servers in the pool; our GitHub write budget is
-  ``GITHUB_WRITE_BUDGET=19/10``, one request under the sandbox's limit, with writes at least
-  ``GITHUB_SECONDS_BETWEEN_WRITES=0.5`` s apart. Both margins are needed: slots are booked when a
-  worker is about to send, but the sandbox counts arrivals, and on a busy machine some arrive
-  later than others. Without the spacing, 19 writes are booked in a burst and the next 19 exactly
-  10 s later, so two late arrivals of one burst are enough to make 20 in 10 s (measured: 14
-  secondary-limit answers, each pausing every worker for its ``retry-after``, and 12 writes
-  repeated: ratio 1.17). Spaced, 20 writes span at least 10.5 s of booked time: an arrival may
-  be up to 0.5 s late, and the pace is still 19 per 10 s.
+- Through ``POST /courses``: ``LECTURES`` lectures and ``LABORATORIES`` laboratories of
+  ``GROUPS`` groups, with a pool of staff-made servers, under our ``GITHUB_WRITE_BUDGET`` and
+  ``GITHUB_SECONDS_BETWEEN_WRITES``.
 
-The bound. Every GitHub repository needs 5 writes (create, tree, commit, ref, protection), so
-W = 40 x 5 + 10 x 4 x 5 = 400. A sliding window admits at most L = 20 writes in any T = 10 s, so
-the k-th write (from 0) cannot arrive earlier than floor(k / L) x T after the first: the last
-one, k = W - 1, comes at least (ceil(W / L) - 1) x T = 190 s after the first. Before the first
-write can arrive, a lecture's Discord steps must be done (9 calls) and the write itself takes
-its latency: 10 x 50 ms. Discord imposes far less: 500 calls under a global 50 a second need
-10 s (11 s at the 45 a second our client keeps to), the per-route buckets are per server (one
-per course) and never bind, and the latency of all calls spread over the workers' children is
-under 10 s. So the bound is the GitHub one, about 190.5 s; our own budget (19 per 10 s) alone
-would allow no better than 210 s, which is why the ratio cannot go below about 1.10 with that
-margin.
+:func:`bound` is the least wall time the sandbox's limits allow (the derivation, and why the
+budget keeps a margin under the limit, are in docs/benchmarks.md, with past figures).
 
-Prints: wall time (first POST to last course COMPLETED), the bound, their ratio (goal: under
-1.15), reads and writes per course type (from the audit log, whose rows carry the course) against
-the minimum the steps need, the 429s and secondary-limit answers the sandbox gave; writes
+Prints: wall time (first POST to last course COMPLETED), the bound, their ratio, reads and writes
+per course type (from the audit log, whose rows carry the course) against the minimum the steps
+need, the 429s and secondary-limit answers the sandbox gave; writes
 ``artifacts/bench/provisioning.png``: completed courses and GitHub writes over time against the
 best possible curves, and the sandbox's request log beside it (``provisioning-requests.json``,
-times in ``t`` from the first POST) for a closer look. Asserts nothing.
+times in ``t`` from the first POST). Asserts nothing.
 Usage: ``DATABASE_URL=postgres://... make bench``.
 """
 
@@ -48,22 +31,18 @@ import json
 import math
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import redis
 import requests
-from scratch import drop_database, free_port, scratch_database
+from scratch import answers, drop_database, free_port, process, scratch_database, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -111,6 +90,8 @@ class Bound:
 
 
 def bound() -> Bound:
+    """The least wall time the sandbox's limits allow: the lead-in, then the slower of GitHub's
+    sliding window over every write and Discord's global limit over every call."""
     writes = LECTURES * MINIMUM["LECTURE"][3] + LABORATORIES * MINIMUM["LABORATORY"][3]
     discord = sum(
         count * (MINIMUM[kind][0] + MINIMUM[kind][1])
@@ -141,41 +122,6 @@ def best_completed(t: float, b: Bound) -> int:
     lectures = min(LECTURES, writes // lecture)
     rest = writes - lectures * lecture
     return lectures + (min(LABORATORIES, rest // laboratory) if lectures == LECTURES else 0)
-
-
-# -- services ----------------------------------------------------------------------------------
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A child in its own process group, stopped (TERM, then KILL) on exit."""
-    with log.open("wb") as out:
-        child = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield child
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait(timeout=10)
-
-
-def wait_until(condition: Any, timeout: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            sys.exit(f"provisioning_bench: no {what} in {timeout:.0f}s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-
-
-def answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -318,15 +264,15 @@ def run(db_url: str, broker: str) -> None:
             posted = time.time() - started
             finished = wait_settled(ids, started)
         state = control.state()
-        log = control.requests()
+        received = control.requests()
 
-    report(ids, statuses, posted, started, finished, state, log, logs)
+    report(ids, statuses, posted, started, finished, state, received, logs)
 
 
 def wait_settled(ids: list[str], started: float) -> float:
     from courses.models import Course
 
-    done = [Course.Status.COMPLETED, Course.Status.FAILED]
+    done = Course.TERMINAL
     last_print = 0.0
     while time.time() - started < MAX_SECONDS:
         settled = Course.objects.filter(id__in=ids, status__in=done).count()

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 from django.conf import settings
 
@@ -191,6 +191,10 @@ class RedisStore:
         self._reserve = self.redis.register_script(_RESERVE)
         self._bucket_take = self.redis.register_script(_BUCKET_TAKE)
 
+    def _get(self, name: str) -> bytes | None:
+        # redis-py types answers for its asyncio client too; this client is synchronous.
+        return cast("bytes | None", self.redis.get(name))
+
     @_transient
     def reserve(self, key: str, windows: Sequence[Window], spacing: float, horizon: float) -> float:
         ttl = max([seconds for _, seconds in windows] + [spacing, 1.0])
@@ -216,13 +220,13 @@ class RedisStore:
     def pause(self, key: str, seconds: float) -> None:
         until = time.time() + seconds
         name = self.prefix + "pause:" + key
-        current = self.redis.get(name)
+        current = self._get(name)
         if current is None or float(current) < until:
             self.redis.set(name, until, ex=max(1, int(seconds) + 1))
 
     @_transient
     def paused_for(self, key: str) -> float:
-        value = self.redis.get(self.prefix + "pause:" + key)
+        value = self._get(self.prefix + "pause:" + key)
         return max(0.0, float(value) - time.time()) if value is not None else 0.0
 
     @_transient
@@ -231,7 +235,7 @@ class RedisStore:
 
     @_transient
     def recall(self, key: str) -> str | None:
-        value = self.redis.get(self.prefix + "value:" + key)
+        value = self._get(self.prefix + "value:" + key)
         return value.decode() if value is not None else None
 
 

@@ -15,24 +15,24 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from courses.admin_display import (
+from common.admin_blocks import (
     CourseFilter,
     ReadOnlyAdmin,
-    badge,
-    course_link,
+    badge_column,
+    course_column,
+    duration_column,
     external_link,
-    resource_label,
-    resource_url,
-    seconds,
 )
 from courses.services import SNOWFLAKE_PATTERN
 from integrations.discord.permissions import NAMES, REQUIRED_BOT_PERMISSIONS, bot_invite_url
+from integrations.errors import IntegrationError
+from provisioning.admin_blocks import ResourceColumns, StepColumns
 from provisioning.models import DiscordServer, ExternalResource, JobExecution, ProvisioningStep
-from provisioning.pool import discord_server_add
+from provisioning.pool import discord_server_add, discord_server_verify
 
 
 @admin.register(ProvisioningStep)
-class ProvisioningStepAdmin(ReadOnlyAdmin):
+class ProvisioningStepAdmin(StepColumns, ReadOnlyAdmin):
     list_display = (
         "course_link",
         "order",
@@ -53,29 +53,7 @@ class ProvisioningStepAdmin(ReadOnlyAdmin):
         ("started_at", "finished_at", "duration"),
         "last_error",
     )
-    readonly_fields = (
-        "course_link",
-        "order",
-        "name",
-        "status_badge",
-        "attempts",
-        "started_at",
-        "finished_at",
-        "duration",
-        "last_error",
-    )
-
-    @admin.display(description="course", ordering="course__created_at")
-    def course_link(self, step: ProvisioningStep) -> SafeString | str:
-        return course_link(step.course)
-
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, step: ProvisioningStep) -> SafeString:
-        return badge(step.status, step.get_status_display())
-
-    @admin.display(description="duration")
-    def duration(self, step: ProvisioningStep) -> str:
-        return seconds(step.duration_seconds)
+    course_link = course_column(ordering="course__created_at")
 
 
 @admin.register(JobExecution)
@@ -98,29 +76,11 @@ class JobExecutionAdmin(ReadOnlyAdmin):
         ("started_at", "finished_at", "duration"),
         "error",
     )
-    readonly_fields = (
-        "course_link",
-        "task_id",
-        "outcome_badge",
-        "started_at",
-        "finished_at",
-        "duration",
-        "error",
+    course_link = course_column(ordering="course__created_at")
+    outcome_badge = badge_column("outcome")
+    duration = duration_column(
+        lambda job: (job.finished_at - job.started_at).total_seconds() if job.finished_at else None
     )
-
-    @admin.display(description="course", ordering="course__created_at")
-    def course_link(self, job: JobExecution) -> SafeString | str:
-        return course_link(job.course)
-
-    @admin.display(description="outcome", ordering="outcome")
-    def outcome_badge(self, job: JobExecution) -> SafeString:
-        return badge(job.outcome, job.get_outcome_display())
-
-    @admin.display(description="duration")
-    def duration(self, job: JobExecution) -> str:
-        if job.finished_at is None:
-            return "-"
-        return seconds((job.finished_at - job.started_at).total_seconds())
 
     @admin.display(description="error")
     def short_error(self, job: JobExecution) -> str:
@@ -128,7 +88,7 @@ class JobExecutionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ExternalResource)
-class ExternalResourceAdmin(ReadOnlyAdmin):
+class ExternalResourceAdmin(ResourceColumns, ReadOnlyAdmin):
     list_display = ("course_link", "provider", "kind", "key", "lab_group", "state_badge", "link")
     list_filter = ("provider", "kind", "state", CourseFilter)
     list_select_related = ("course", "lab_group")
@@ -142,31 +102,7 @@ class ExternalResourceAdmin(ReadOnlyAdmin):
         "data",
         ("created_at", "updated_at"),
     )
-    readonly_fields = (
-        "course_link",
-        "provider",
-        "kind",
-        "key",
-        "lab_group",
-        "state_badge",
-        "external_id",
-        "link",
-        "data",
-        "created_at",
-        "updated_at",
-    )
-
-    @admin.display(description="course", ordering="course__created_at")
-    def course_link(self, resource: ExternalResource) -> SafeString | str:
-        return course_link(resource.course)
-
-    @admin.display(description="state", ordering="state")
-    def state_badge(self, resource: ExternalResource) -> SafeString:
-        return badge(resource.state, resource.get_state_display())
-
-    @admin.display(description="link")
-    def link(self, resource: ExternalResource) -> SafeString | str:
-        return external_link(resource_url(resource), resource_label(resource))
+    course_link = course_column(ordering="course__created_at")
 
 
 # --- Discord server pool ------------------------------------------------------------------------
@@ -186,6 +122,12 @@ class DiscordServerForm(forms.ModelForm):
                 "A Discord server id is a snowflake of 17 to 20 digits: in Discord, turn on "
                 "Developer Mode, right-click the server and choose Copy Server ID."
             )
+        # The pool's check (as `manage.py discord_servers add`): the bot must be in the server
+        # with its permissions, or the form says what to do, invite link included.
+        try:
+            discord_server_verify(guild_id=guild_id)
+        except IntegrationError as exc:
+            raise forms.ValidationError(str(exc)) from exc
         return guild_id
 
 
@@ -239,7 +181,8 @@ class DiscordServerAdmin(admin.ModelAdmin):
         if change:
             obj.save(update_fields=["name"])  # never overwrite a claim made meanwhile
             return
-        server = discord_server_add(guild_id=obj.guild_id, name=obj.name)
+        # The form's clean checked the server on Discord a moment ago.
+        server = discord_server_add(guild_id=obj.guild_id, name=obj.name, verify=False)
         obj.__dict__.update(server.__dict__)  # the admin goes on with obj (history, redirect)
 
     def _add_help(self) -> SafeString:
@@ -257,13 +200,8 @@ class DiscordServerAdmin(admin.ModelAdmin):
             required_permission_names(),
         )
 
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, server: DiscordServer) -> SafeString:
-        return badge(server.status, server.get_status_display())
-
-    @admin.display(description="claimed by", ordering="course__name")
-    def claimed_by(self, server: DiscordServer) -> SafeString | str:
-        return course_link(server.course)
+    status_badge = badge_column("status")
+    claimed_by = course_column(description="claimed by")
 
     @admin.display(description="bot invite")
     def invite(self, server: DiscordServer) -> SafeString | str:

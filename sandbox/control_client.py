@@ -31,8 +31,8 @@ class SandboxControl:
         """Stand in for staff creating a Discord server and adding the bot to it."""
         return self._call("POST", "/discord/guilds", {"name": name, **options})
 
-    def create_org(self, login: str, plan: str = "team") -> dict[str, Any]:
-        return self._call("POST", "/github/orgs", {"login": login, "plan": plan})
+    def create_org(self, login: str, plan: str = "team", role: str = "admin") -> dict[str, Any]:
+        return self._call("POST", "/github/orgs", {"login": login, "plan": plan, "role": role})
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
         return self._call("PUT", "/faults", faults)

@@ -139,7 +139,8 @@ class Sandbox:
 
     def __init__(self, platforms: list[Platform]) -> None:
         self.lock = threading.RLock()
-        self.platforms = {platform.name: platform for platform in platforms}
+        # Any: control endpoints and seeding call each platform's own staff_* methods by name.
+        self.platforms: dict[str, Any] = {platform.name: platform for platform in platforms}
         self._prefixes = sorted(
             ((prefix, platform) for platform in platforms for prefix in platform.prefixes),
             key=lambda item: -len(item[0]),

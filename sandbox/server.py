@@ -76,7 +76,8 @@ class RunningSandbox:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, sandbox: Sandbox | None = None):
         self.sandbox = sandbox or build_sandbox()
         self._server = _Server((host, port), self.sandbox)
-        self.host, self.port = self._server.server_address[:2]
+        bound = self._server.server_address
+        self.host, self.port = str(bound[0]), bound[1]  # an AF_INET server's host is a str
         self.url = f"http://{self.host}:{self.port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="sandbox", daemon=True

@@ -4,11 +4,16 @@ runs it in-process."""
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from courses.models import Course
 from courses.services import LabGroupInput, course_create
@@ -16,8 +21,74 @@ from integrations.ratelimit import _store_for
 from provisioning.pool import discord_server_add
 from sandbox.control_client import SandboxControl
 from sandbox.server import RunningSandbox
+from tests.helpers import ROOT
 
 pytest_plugins = ["tests.admin_users"]
+
+
+class ReadBesideRepositoryError(RuntimeError):
+    """A test opened a file next to the clone: a fresh clone would not have it."""
+
+
+_REPOSITORY = str(ROOT) + os.sep
+_BESIDE = str(ROOT.parent).rstrip(os.sep) + os.sep
+# Beside the clone but not beside it in spirit: the temporary directory and the interpreter's
+# own files when they sit there, and, when the clone is in the home directory, its dot-folders
+# (caches, configs). A temporary directory that holds the parent (a clone in /tmp/x/main) exempts
+# nothing, so /tmp/x/shared is still refused; a clone directly in it (/tmp/main) cannot tell a
+# neighbour from a temporary file, and the guard lets both be.
+_ALLOWED = tuple(
+    folder
+    for folder in {
+        str(Path(path).resolve()).rstrip(os.sep) + os.sep
+        for path in (tempfile.gettempdir(), sys.prefix, sys.base_prefix, sys.exec_prefix)
+    }
+    if folder.startswith(_BESIDE)
+)
+_HOME = str(Path.home()).rstrip(os.sep) + os.sep
+_guard_installed = False
+
+
+def reading_beside_repository(path: str) -> bool:
+    """Whether ``path`` lies in the clone's parent folder, outside the clone (like ../shared)."""
+    full = os.path.abspath(path)
+    if not full.startswith(_BESIDE) or (full + os.sep).startswith(_REPOSITORY):
+        return False
+    if (full + os.sep).startswith(_ALLOWED):
+        return False
+    return not (_BESIDE == _HOME and full[len(_HOME) :].startswith("."))
+
+
+def _refuse_reads_beside_repository(event: str, args: tuple[Any, ...]) -> None:
+    if event != "open" or not isinstance(args[0], str | bytes | os.PathLike):
+        return  # a file descriptor names no path
+    path = os.fsdecode(args[0])
+    if reading_beside_repository(path):
+        raise ReadBesideRepositoryError(
+            f"{os.path.abspath(path)} is beside the repository ({ROOT}), not in it: a clone alone "
+            "would not have it. Copy what the test needs under tests/reference/."
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # An audit hook cannot be removed, so it is added once per process however often the
+    # suite is configured in it.
+    global _guard_installed
+    if not _guard_installed:
+        sys.addaudithook(_refuse_reads_beside_repository)
+        _guard_installed = True
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``sqlite`` hold the embedded default (SQLite's locking, WAL): on another
+    database they are deselected, not skipped, and ``make test`` runs them in a pass of their own
+    on SQLite."""
+    if connection.vendor == "sqlite":
+        return
+    kept = [item for item in items if item.get_closest_marker("sqlite") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +130,9 @@ class Platforms:
         ids = []
         for number in range(count):
             guild = self.control.create_guild(name=f"Staff server {number}", **options)
-            discord_server_add(guild_id=guild["id"], name=guild["name"])
+            # verify=False: some are made broken on purpose (no bot, missing permissions) for
+            # the step to refuse; the pool's own check is tested in test_pool_commands.py.
+            discord_server_add(guild_id=guild["id"], name=guild["name"], verify=False)
             ids.append(guild["id"])
         return ids
 

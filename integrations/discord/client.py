@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 
@@ -26,6 +26,7 @@ from integrations.errors import (
     TransientError,
 )
 from integrations.ratelimit import LimitStore, limit_store, token_key
+from integrations.transport import Endpoint, call_repeating, connection_error, parse_retry_after
 
 USER_AGENT = "DiscordBot (https://github.com/course-provisioning/course-provisioning, 0.1.0)"
 MAJOR_PARAMETERS = ("guild_id", "channel_id", "webhook_id")
@@ -53,6 +54,7 @@ class DiscordClient:
         on_wait: Callable[[], None] | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        self.endpoint = Endpoint("Discord", self.api_url, "DISCORD_API_URL")
         self.timeout = timeout
         # A wait longer than this is not slept through: the caller gets a RateLimitedError and
         # can re-schedule the work instead of holding a worker.
@@ -75,35 +77,37 @@ class DiscordClient:
         route: str,
         *,
         params: dict[str, str] | None = None,
+        query: dict[str, Any] | None = None,
         json: Any = None,
         reason: str = "",
     ) -> Any:
-        """Send one call; ``route`` is a template such as ``/guilds/{guild_id}/channels``.
+        """Send one call; ``route`` is a template such as ``/guilds/{guild_id}/channels``, filled
+        from ``params``; ``query`` becomes the query string.
 
         A call that is safe to repeat (GET, PUT, DELETE) is sent again after a transient failure;
         a POST or PATCH is not, since its effect may have happened.
         """
-        for retry in range(self.safe_retries + 1):
-            try:
-                return self._request_once(method, route, params, json, reason)
-            except RateLimitedError:
-                raise
-            except TransientError:
-                if method not in ("GET", "PUT", "DELETE") or retry == self.safe_retries:
-                    raise
-                self._sleep(self.safe_retry_delay * 2**retry)
-        raise AssertionError("unreachable: the last try returns or raises")
+        return call_repeating(
+            lambda: self._request_once(method, route, params, query, json, reason),
+            repeatable=method in ("GET", "PUT", "DELETE"),
+            retries=self.safe_retries,
+            delay=self.safe_retry_delay,
+            sleep=self._sleep,
+        )
 
     def _request_once(
         self,
         method: str,
         route: str,
         params: dict[str, str] | None,
+        query: dict[str, Any] | None,
         json: Any,
         reason: str,
     ) -> Any:
         params = params or {}
         path = route.format(**{k: quote(str(v), safe="@") for k, v in params.items()})
+        if query:
+            path = f"{path}?{urlencode(query)}"
         major = next((str(params[p]) for p in MAJOR_PARAMETERS if p in params), "")
         route_key = (f"{method} {route}", major)
         headers = {}
@@ -115,7 +119,7 @@ class DiscordClient:
             self._remember_limits(route_key, response)
             if response.status_code != 429:
                 return self._result(method, route, response)
-            retry_after = _retry_after(response)
+            retry_after = _retry_after_seconds(response)
             if response.headers.get("X-RateLimit-Global") or _json(response).get("global"):
                 self.store.pause(f"{self._key}:global", retry_after)
             else:
@@ -141,10 +145,7 @@ class DiscordClient:
             )
         except requests.RequestException as exc:
             self._audit(method, route, url, body, None, "", started, error=repr(exc))
-            raise TransientError(
-                f"Discord {method} {route} failed: {exc.__class__.__name__}",
-                provider=self.provider,
-            ) from exc
+            raise connection_error(exc, self.endpoint, what=f"Discord {method} {route}") from exc
         self._audit(method, route, url, body, response.status_code, response.text, started)
         return response
 
@@ -263,6 +264,22 @@ class DiscordClient:
     def get_current_user(self) -> dict[str, Any]:
         return self.request("GET", "/users/@me")
 
+    def get_my_guild(self, guild_id: str) -> dict[str, Any] | None:
+        """The bot's own entry for one server, in ONE call, or ``None`` when the bot is not in it.
+
+        ``GET /users/@me/guilds`` lists the bot's servers by ascending id, each with the bot's
+        total ``permissions`` there (roles, not channel overwrites); asking for the one server
+        right after ``guild_id - 1`` finds it whatever the number of servers the bot is in.
+        """
+        found = self.request(
+            "GET", "/users/@me/guilds", query={"after": str(int(guild_id) - 1), "limit": 1}
+        )
+        return found[0] if found and found[0].get("id") == guild_id else None
+
+    def get_current_application(self) -> dict[str, Any]:
+        """The bot's application: its ``id`` is the ``client_id`` of the invite link."""
+        return self.request("GET", "/applications/@me")
+
     def get_guild(self, guild_id: str) -> dict[str, Any]:
         return self.request("GET", "/guilds/{guild_id}", params={"guild_id": guild_id})
 
@@ -359,12 +376,10 @@ def _json(response: requests.Response) -> Any:
     return data if data is not None else {}
 
 
-def _retry_after(response: requests.Response) -> float:
-    body = _json(response)
-    value = body.get("retry_after") if isinstance(body, dict) else None
-    if value is None:
-        value = response.headers.get("Retry-After", "1")
+def _retry_after_seconds(response: requests.Response) -> float:
+    """The 429's wait; a second when Discord gave none we can read."""
     try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
+        seconds = parse_retry_after(response.headers, _json(response))
+    except ValueError:
         return 1.0
+    return 1.0 if seconds is None else seconds

@@ -43,6 +43,14 @@ class _AuditedMixin:
 
     api_prefix = ""
     limits: GitHubLimits | None = None
+    # Set by the PyGithub connection class this mixin is combined with.
+    verb: str
+    url: str
+    protocol: str
+    host: str
+    port: int
+    input: Any
+    stream: bool
 
     def getresponse(self) -> Any:
         if self.limits is not None:

@@ -31,6 +31,13 @@ from integrations.errors import (
 from integrations.github.audited import install_audit
 from integrations.github.limits import GitHubLimits
 from integrations.ratelimit import LimitStore, Window, limit_store, token_key
+from integrations.transport import (
+    Endpoint,
+    call_repeating,
+    connection_error,
+    parse_reset_after,
+    parse_retry_after,
+)
 
 T = TypeVar("T")
 
@@ -87,6 +94,8 @@ class GitHubClient:
         on_wait: Callable[[], None] | None = None,
     ) -> None:
         self.org = org
+        self.api_url = api_url.rstrip("/")
+        self.endpoint = Endpoint("GitHub", self.api_url, "GITHUB_API_URL")
         self.safe_retries = safe_retries
         self.safe_retry_delay = safe_retry_delay
         self.on_wait = on_wait or (lambda: None)  # before every sleep: the runner's heartbeat
@@ -188,21 +197,42 @@ class GitHubClient:
         )
         return data
 
+    # -- the token and the organization (manage.py preflight) --------------------------------
+    def get_authenticated_user(self) -> dict[str, Any]:
+        """The token's account (``GET /user``): a 401 here means the token is not valid."""
+        return self._get("read the token's user", "/user")
+
+    def get_org_membership(self) -> dict[str, Any]:
+        """The token's membership of the organization: ``state`` and ``role`` (``admin``)."""
+        return self._get(f"read membership of {self.org}", f"/user/memberships/orgs/{self.org}")
+
+    def get_org(self) -> dict[str, Any]:
+        """The organization; its ``plan`` is shown to owners only."""
+        return self._get(f"read organization {self.org}", f"/orgs/{self.org}")
+
+    def _get(self, what: str, url: str) -> dict[str, Any]:
+        _, data = self._call(what, lambda: self.github.requester.requestJsonAndCheck("GET", url))
+        return data
+
     # -- errors -------------------------------------------------------------------------------
     def _call(self, what: str, call: Callable[[], T], *, repeatable: bool = True) -> T:
         """Make one PyGithub call, typed errors out; repeat it after a transient failure if safe."""
-        for retry in range(self.safe_retries + 1):
-            try:
-                with self._translated(what):
-                    return call()
-            except RateLimitedError:
-                raise
-            except TransientError:
-                if not repeatable or retry == self.safe_retries:
-                    raise
-                self.on_wait()
-                time.sleep(self.safe_retry_delay * 2**retry)
-        raise AssertionError("unreachable: the last try returns or raises")
+
+        def translated() -> T:
+            with self._translated(what):
+                return call()
+
+        return call_repeating(
+            translated,
+            repeatable=repeatable,
+            retries=self.safe_retries,
+            delay=self.safe_retry_delay,
+            sleep=self._sleep,
+        )
+
+    def _sleep(self, seconds: float) -> None:
+        self.on_wait()
+        time.sleep(seconds)
 
     # -- errors -------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -213,9 +243,7 @@ class GitHubClient:
         except GithubException as exc:
             raise _classify(exc, what) from exc
         except requests.RequestException as exc:
-            raise TransientError(
-                f"GitHub: {what} failed: {exc.__class__.__name__}", provider="github"
-            ) from exc
+            raise connection_error(exc, self.endpoint, what=f"GitHub: {what}") from exc
 
 
 def _classify(exc: GithubException, what: str) -> Exception:
@@ -225,7 +253,7 @@ def _classify(exc: GithubException, what: str) -> Exception:
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
     kwargs: dict[str, Any] = {"provider": "github", "status": status}
     message = f"GitHub: {what} answered {status}: {detail}"
-    retry_after = _retry_after(headers)
+    retry_after = _retry_after_seconds(headers)
     lowered = detail.lower()
     if status in (403, 429) and (retry_after is not None or "rate limit" in lowered):
         return RateLimitedError(message, retry_after=retry_after or 60.0, **kwargs)
@@ -246,15 +274,11 @@ def _classify(exc: GithubException, what: str) -> Exception:
     return PermanentError(message, **kwargs)
 
 
-def _retry_after(headers: dict[str, str]) -> float | None:
-    if "retry-after" in headers:
-        try:
-            return max(1.0, float(headers["retry-after"]))
-        except ValueError:
-            return 60.0
-    if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-        try:
-            return max(1.0, float(headers["x-ratelimit-reset"]) - time.time())
-        except ValueError:
-            return 60.0
-    return None
+def _retry_after_seconds(headers: dict[str, str]) -> float | None:
+    """The secondary limit's ``retry-after``, else the primary limit's reset; a minute when the
+    header is unreadable, None when GitHub said nothing about waiting."""
+    try:
+        seconds = parse_retry_after(headers, minimum=1.0)
+        return parse_reset_after(headers, minimum=1.0) if seconds is None else seconds
+    except ValueError:
+        return 60.0

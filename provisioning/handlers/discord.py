@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-
 from courses.models import Course, LabGroup
 from integrations.discord.names import normalize_channel_name
-from integrations.discord.permissions import (
-    CHANNEL_MEMBER,
-    SEND_MESSAGES,
-    VIEW_CHANNEL,
-    bot_invite_url,
-    missing_permissions,
-    permissions_of,
-)
-from integrations.errors import NotFoundError
+from integrations.discord.permissions import CHANNEL_MEMBER, SEND_MESSAGES, VIEW_CHANNEL
 from provisioning.context import StepContext
-from provisioning.errors import ProvisioningConfigError
-from provisioning.models import ExternalResource
+from provisioning.discord_access import discord_bot_access_check
+from provisioning.models import ExternalResource, ResourceKind
 from provisioning.pool import discord_server_bind
 from provisioning.resources import Found, resource_ensure, resource_get
 
@@ -47,8 +38,17 @@ class ChannelSpec:
         ]
 
 
+# "@everyone" and "@here" in a course or group name must not read as (or act as) a mention where
+# Discord shows the name: a zero-width space after the "@" keeps the text and defuses it.
+MENTION = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
+
+
+def without_mentions(text: str) -> str:
+    return MENTION.sub("@\u200b", text)
+
+
 def server_name(course: Course) -> str:
-    return f"{course.name} · {course.semester}"[:100]
+    return without_mentions(f"{course.name} · {course.semester}")[:100]
 
 
 def _reason(ctx: StepContext) -> str:
@@ -60,23 +60,10 @@ def setup_discord_server(ctx: StepContext) -> None:
 
     def verify_and_rename() -> Found:
         guild_id = discord_server_bind(course=ctx.course)
-        invite = bot_invite_url(settings.DISCORD_APPLICATION_ID, guild_id)
-        try:
-            guild = ctx.discord.get_guild(guild_id)
-        except NotFoundError as exc:
-            raise ProvisioningConfigError(
-                f"The bot is not in Discord server {guild_id} (or the server does not exist). "
-                f"Ask the server's owner to add it with {invite}, then retry the course."
-            ) from exc
-        bot_id = ctx.discord.get_current_user()["id"]
-        member = ctx.discord.get_member(guild_id, bot_id)
-        missing = missing_permissions(permissions_of(member["roles"], guild["roles"], guild_id))
-        if missing:
-            raise ProvisioningConfigError(
-                f"The bot lacks {', '.join(missing)} in Discord server {guild_id}. Give its role "
-                f"these permissions in the server settings, or re-add it with {invite}; "
-                "then retry the course."
-            )
+        access = discord_bot_access_check(
+            discord=ctx.discord, guild_id=guild_id, then="retry the course"
+        )
+        guild, bot_id = access.guild, access.bot_id
         name = server_name(ctx.course)
         if guild["name"] != name:
             ctx.discord.rename_guild(guild_id, name, reason=_reason(ctx))
@@ -86,11 +73,13 @@ def setup_discord_server(ctx: StepContext) -> None:
             data={"name": name, "bot_user_id": bot_id},
         )
 
-    resource_ensure(ctx, provider=DISCORD, kind="server", key="server", create=verify_and_rename)
+    resource_ensure(
+        ctx, provider=DISCORD, kind=ResourceKind.SERVER, key="server", create=verify_and_rename
+    )
 
 
 def _server(ctx: StepContext) -> tuple[str, str]:
-    server = resource_get(ctx, provider=DISCORD, kind="server", key="server")
+    server = resource_get(ctx, provider=DISCORD, kind=ResourceKind.SERVER, key="server")
     return server.external_id, server.data["bot_user_id"]
 
 
@@ -109,7 +98,7 @@ def lecture_channels(ctx: StepContext) -> list[ChannelSpec]:
 
 
 def group_role_name(group: LabGroup) -> str:
-    return f"Group {group.number}: {group.name}"[:100]
+    return without_mentions(f"Group {group.number}: {group.name}")[:100]
 
 
 def group_channels(ctx: StepContext) -> list[ChannelSpec]:
@@ -117,7 +106,9 @@ def group_channels(ctx: StepContext) -> list[ChannelSpec]:
     guild_id, bot_id = _server(ctx)
     specs = []
     for group in ctx.course.lab_groups.all():
-        role = resource_get(ctx, provider=DISCORD, kind="role", key=f"group-{group.number}")
+        role = resource_get(
+            ctx, provider=DISCORD, kind=ResourceKind.ROLE, key=f"group-{group.number}"
+        )
         overwrites = (
             (guild_id, ROLE_OVERWRITE, 0, VIEW_CHANNEL),
             (role.external_id, ROLE_OVERWRITE, CHANNEL_MEMBER, 0),
@@ -126,7 +117,7 @@ def group_channels(ctx: StepContext) -> list[ChannelSpec]:
         specs.append(
             ChannelSpec(
                 f"group-{group.number}-{group.name}"[:100],  # Discord's limit
-                f"Private channel of lab group {group.number} ({group.name}).",
+                without_mentions(f"Private channel of lab group {group.number} ({group.name})."),
                 overwrites,
                 group,
             )
@@ -175,7 +166,7 @@ def create_channels(ctx: StepContext, specs: list[ChannelSpec]) -> None:
         resource_ensure(
             ctx,
             provider=DISCORD,
-            kind="channel",
+            kind=ResourceKind.CHANNEL,
             key=spec.key,
             find=find,
             create=create,
@@ -234,7 +225,7 @@ def create_group_roles(ctx: StepContext) -> None:
         resource_ensure(
             ctx,
             provider=DISCORD,
-            kind="role",
+            kind=ResourceKind.ROLE,
             key=f"group-{group.number}",
             find=find,
             create=create,

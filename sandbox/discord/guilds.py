@@ -114,6 +114,40 @@ def list_my_guilds(state: DiscordState, request: Request, body: Any) -> Response
     return Response(200, out)
 
 
+def get_my_application(state: DiscordState, request: Request, body: Any) -> Response:
+    """The bot's application (Get Current Application): the required fields of the official
+    ``PrivateApplicationResponse``. A bot made since 2020 has the application's id as its own."""
+    bot = state.bot.to_json()
+    return Response(
+        200,
+        {
+            "id": state.bot_id,
+            "name": bot["username"],
+            "icon": None,
+            "description": "",
+            "type": None,
+            "bot": bot,
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "flags_new": "0",
+            "bot_public": False,
+            "bot_require_code_grant": False,
+            "redirect_uris": [],
+            "interactions_endpoint_url": None,
+            "role_connections_verification_url": None,
+            "owner": state.users[state.staff_id].to_json(),
+            "approximate_guild_count": sum(
+                1 for guild in state.guilds.values() if state.bot_id in guild.members
+            ),
+            "approximate_user_install_count": 0,
+            "approximate_user_authorization_count": 0,
+            "explicit_content_filter": 0,
+            "team": None,
+            "eligible_oauth2_scopes": ["bot", "applications.commands"],
+        },
+    )
+
+
 # -- guilds ---------------------------------------------------------------------------------------
 def create_guild(state: DiscordState, request: Request, body: Any) -> Response:
     # Since 2025-07-28 apps cannot create guilds: Discord removed POST /guilds from its docs and

@@ -29,6 +29,7 @@ DiscordHandler = Callable[[DiscordState, Request, Any], Response]
 ROUTES: tuple[tuple[str, str, DiscordHandler, str | None], ...] = (
     ("GET", "/users/@me", guilds.get_me, None),
     ("GET", "/users/@me/guilds", guilds.list_my_guilds, None),
+    ("GET", "/applications/@me", guilds.get_my_application, None),
     ("GET", "/guilds/{guild_id}", guilds.get_guild, None),
     ("PATCH", "/guilds/{guild_id}", guilds.update_guild, None),
     ("GET", "/guilds/{guild_id}/members/{user_id}", guilds.get_member, None),

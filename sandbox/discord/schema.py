@@ -39,6 +39,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 SERVED_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("GET", "/users/@me"),
     ("GET", "/users/@me/guilds"),
+    ("GET", "/applications/@me"),
     ("GET", "/guilds/{guild_id}"),
     ("PATCH", "/guilds/{guild_id}"),
     ("GET", "/guilds/{guild_id}/members/{user_id}"),
@@ -299,7 +300,10 @@ def _form_errors(error: ValidationError) -> list[FormError]:
     """Discord's wording (codes such as ``BASE_TYPE_MAX_LENGTH``) for one JSON Schema error."""
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
-    keyword, expected, value = error.validator, error.validator_value, error.instance
+    # Any: the stubs allow an "unset" sentinel, which errors from a validator never carry.
+    keyword: Any = error.validator
+    expected: Any = error.validator_value
+    value: Any = error.instance
     snowflake = schema.get("format") == "snowflake"
     if keyword == "required":
         return [

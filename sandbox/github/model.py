@@ -11,6 +11,8 @@ from typing import Any
 from sandbox.github.gitobj import ObjectStore
 
 PLANS = ("free", "team")
+# The sandbox user's (the token's) place in an organization: owner, plain member, or outsider.
+ROLES = ("admin", "member", "none")
 ORG_LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 REPO_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
@@ -57,6 +59,7 @@ class Org:
     id: int
     plan: str
     created_at: str = field(default_factory=now_iso)
+    role: str = "admin"  # the token's role in it (see ROLES)
 
 
 @dataclass
@@ -139,16 +142,18 @@ class State:
         return self._next_id[kind]
 
     # -- organizations --------------------------------------------------------------------------
-    def create_org(self, login: str, plan: str = "team") -> Org:
+    def create_org(self, login: str, plan: str = "team", role: str = "admin") -> Org:
         if not isinstance(login, str) or not ORG_LOGIN_RE.match(login):
             raise ValueError(
                 f"invalid organization login {login!r}: use letters, digits and single hyphens, "
                 "not at either end, at most 39 characters"
             )
         self.check_plan(plan)
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
         if login.lower() in self.orgs:
             raise ValueError(f"organization {login!r} already exists")
-        org = Org(login=login, id=self.next_id("org"), plan=plan)
+        org = Org(login=login, id=self.next_id("org"), plan=plan, role=role)
         self.orgs[login.lower()] = org
         return org
 

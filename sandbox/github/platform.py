@@ -113,13 +113,20 @@ class FakeGitHub(Platform):
                 # Changing the plan of an existing organization: staff upgrading to Team.
                 existing.plan = self.state.check_plan(org.get("plan", existing.plan))
 
-    def staff_create_org(self, login: str, plan: str = "team") -> dict[str, Any]:
-        """Stand in for people creating an organization on GitHub (and choosing its plan)."""
-        org = self.state.create_org(login, plan)
+    def staff_create_org(
+        self, login: str, plan: str = "team", role: str = "admin"
+    ) -> dict[str, Any]:
+        """Stand in for people creating an organization on GitHub (and choosing its plan).
+
+        ``role`` is the token's place in it: ``admin`` (an owner, the default), ``member`` or
+        ``none`` (not a member).
+        """
+        org = self.state.create_org(login, plan, role)
         return {
             "login": org.login,
             "id": org.id,
             "plan": org.plan,
+            "role": org.role,
             "html_url": f"https://github.com/{org.login}",
         }
 

@@ -9,6 +9,7 @@ github.com, where nothing follows them.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -85,10 +86,9 @@ def team(api: str, org: Org, slug: str) -> dict[str, Any]:
     }
 
 
-def organization(api: str, org: Org, repos: list[Repo]) -> dict[str, Any]:
+def organization_simple(api: str, org: Org) -> dict[str, Any]:
+    """The organization as other objects embed it (``organization-simple``)."""
     url = f"{api}/orgs/{org.login}"
-    public = sum(1 for repo in repos if not repo.private)
-    private = len(repos) - public
     return {
         "login": org.login,
         "id": org.id,
@@ -102,6 +102,16 @@ def organization(api: str, org: Org, repos: list[Repo]) -> dict[str, Any]:
         "public_members_url": f"{url}/public_members{{/member}}",
         "avatar_url": f"https://avatars.githubusercontent.com/u/{org.id}?v=4",
         "description": None,
+    }
+
+
+def organization(api: str, org: Org, repos: list[Repo], *, owner: bool = True) -> dict[str, Any]:
+    """``GET /orgs/{org}``; the fields from ``total_private_repos`` on (the plan among them) are
+    shown to the organization's owners only."""
+    public = sum(1 for repo in repos if not repo.private)
+    private = len(repos) - public
+    data: dict[str, Any] = {
+        **organization_simple(api, org),
         "is_verified": False,
         "has_organization_projects": True,
         "has_repository_projects": True,
@@ -113,6 +123,10 @@ def organization(api: str, org: Org, repos: list[Repo]) -> dict[str, Any]:
         "created_at": org.created_at,
         "updated_at": org.created_at,
         "type": "Organization",
+    }
+    if not owner:
+        return data
+    data |= {
         "total_private_repos": private,
         "owned_private_repos": private,
         "private_gists": 0,
@@ -132,6 +146,20 @@ def organization(api: str, org: Org, repos: list[Repo]) -> dict[str, Any]:
         "members_can_create_private_pages": True,
         "web_commit_signoff_required": False,
         "plan": dict(PLAN_DETAILS[org.plan]),
+    }
+    return data
+
+
+def membership(api: str, org: Org, login: str, ident: int) -> dict[str, Any]:
+    """``GET /user/memberships/orgs/{org}``: the token's membership (``org-membership``)."""
+    return {
+        "url": f"{api}/orgs/{org.login}/memberships/{login}",
+        "state": "active",
+        "role": org.role,
+        "organization_url": f"{api}/orgs/{org.login}",
+        "organization": organization_simple(api, org),
+        "user": user(api, login, ident),
+        "permissions": {"can_create_repository": org.role == "admin"},
     }
 
 
@@ -331,6 +359,7 @@ def tree_entry(api: str, repo: Repo, path: str, entry: TreeEntry) -> dict[str, A
 
 
 def tree(api: str, repo: Repo, sha: str, recursive: bool = False) -> dict[str, Any]:
+    items: Iterable[tuple[str, TreeEntry]]
     if recursive:
         items = repo.objects.flatten(sha).items()
     else:

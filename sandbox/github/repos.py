@@ -42,6 +42,7 @@ def register(gh: FakeGitHub) -> None:
     gh.route("GET", "/user", get_user)
     gh.route("GET", "/rate_limit", get_rate_limit)
     gh.route("GET", "/orgs/{org}", get_org)
+    gh.route("GET", "/user/memberships/orgs/{org}", get_my_membership)
     gh.route("GET", "/orgs/{org}/repos", list_org_repos)
     gh.route("POST", "/orgs/{org}/repos", create_repo)
     gh.repo_route("GET", "", get_repo)
@@ -83,7 +84,23 @@ def _org(gh: FakeGitHub, login: str, docs: str = "https://docs.github.com/rest/o
 def get_org(gh: FakeGitHub, request: Request) -> Response:
     org = _org(gh, request.params["org"])
     repos = [repo for repo in gh.state.repos.values() if repo.org is org]
-    return Response(200, render.organization(api_base(request), org, repos))
+    owner = not gh.anonymous_request and org.role == "admin"
+    return Response(200, render.organization(api_base(request), org, repos, owner=owner))
+
+
+def get_my_membership(gh: FakeGitHub, request: Request) -> Response:
+    from sandbox.github.platform import USER_ID, USER_LOGIN
+
+    docs = (
+        "https://docs.github.com/rest/orgs/members"
+        "#get-an-organization-membership-for-the-authenticated-user"
+    )
+    if gh.anonymous_request:
+        fail(401, "Requires authentication", docs)
+    org = _org(gh, request.params["org"], docs)
+    if org.role == "none":
+        fail(404, "Not Found", docs)
+    return Response(200, render.membership(api_base(request), org, USER_LOGIN, USER_ID))
 
 
 def list_org_repos(gh: FakeGitHub, request: Request) -> Response:

@@ -28,6 +28,7 @@ def snapshot(gh: FakeGitHub) -> dict[str, Any]:
             org.login: {
                 "id": org.id,
                 "plan": org.plan,
+                "role": org.role,
                 "repos": [repo.name for repo in repos if repo.org is org],
             }
             for org in state.orgs.values()

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import re
 import time
+from types import SimpleNamespace
 
 import pytest
 import requests
 import responses
 from github import Github
 
+import integrations.github.audited as audited
 import integrations.github.client as github_client
 from audit.context import audit_scope
 from integrations.errors import (
@@ -61,7 +63,7 @@ def repo_json(name: str = REPO, **extra: object) -> dict:
 
 
 def sent_json(call: responses.Call) -> dict:
-    return json.loads(call.request.body)
+    return json.loads(call.request.body or b"")  # typed optional; a sent write has a body
 
 
 @pytest.fixture
@@ -416,9 +418,17 @@ def test_protect_branch_puts_the_full_setting(mocked, client):
 
 
 # -- the audit trail --------------------------------------------------------------------------
-def test_audit_rows_carry_the_audit_scope(mocked, client):
+def test_audit_rows_carry_the_audit_scope(mocked, client, monkeypatch):
     course = CourseFactory()
-    mocked.get(gh(f"/repos/{ORG}/{REPO}"), json=repo_json())
+    clock = SimpleNamespace(now=100.0)
+    clock.monotonic = lambda: clock.now
+    monkeypatch.setattr(audited, "time", clock)
+
+    def slow_answer(request: requests.PreparedRequest) -> tuple[int, dict, str]:
+        clock.now += 0.4  # GitHub takes 400 ms to answer
+        return 200, {}, json.dumps(repo_json())
+
+    mocked.add_callback(responses.GET, gh(f"/repos/{ORG}/{REPO}"), callback=slow_answer)
 
     with audit_scope(course_id=course.pk, step="create_repo", attempt=3, task_id="task-9"):
         client.get_repo(REPO)
@@ -430,7 +440,7 @@ def test_audit_rows_carry_the_audit_scope(mocked, client):
         3,
         "task-9",
     )
-    assert row.duration_ms >= 0
+    assert row.duration_ms == 400
     assert json.loads(row.response_excerpt)["full_name"] == f"{ORG}/{REPO}"
 
 

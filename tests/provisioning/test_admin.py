@@ -82,19 +82,29 @@ def test_adding_a_server_validates_its_id_as_a_snowflake(staff_client):
     assert not DiscordServer.objects.exists()
 
 
-def test_adding_a_server_registers_it_in_the_pool(staff_client):
+def test_adding_a_server_registers_it_in_the_pool(staff_client, platforms):
+    guild_id = platforms.control.create_guild(name="Made by staff")["id"]
     response = staff_client.post(
         reverse("admin:provisioning_discordserver_add"),
-        {"guild_id": " 123456789012345678 ", "name": "Staff server"},
+        {"guild_id": f" {guild_id} ", "name": "Staff server"},
     )
 
     assert response.status_code == 302
     server = DiscordServer.objects.get()
-    assert (server.guild_id, server.name, server.status) == (
-        "123456789012345678",
-        "Staff server",
-        "available",
+    assert (server.guild_id, server.name, server.status) == (guild_id, "Staff server", "available")
+
+
+def test_adding_a_server_without_the_bot_says_how_to_invite_it(staff_client, platforms):
+    guild_id = platforms.control.create_guild(name="No bot", bot_member=False)["id"]
+    response = staff_client.post(
+        reverse("admin:provisioning_discordserver_add"), {"guild_id": guild_id, "name": "X"}
     )
+
+    assert response.status_code == 200
+    [message] = response.context["adminform"].form.errors["guild_id"]
+    assert f"The bot is not in Discord server {guild_id}" in message
+    assert "https://discord.com/oauth2/authorize?client_id=" in message
+    assert not DiscordServer.objects.exists()
 
 
 def test_the_add_page_links_the_bot_invite_with_the_required_permissions(staff_client):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -15,6 +14,7 @@ from provisioning.models import ExternalResource, ProvisioningStep
 from provisioning.runner import run_course
 from sandbox.discord.schema import validate_request_body_with_spec
 from tests.conftest import ORG
+from tests.helpers import REFERENCE
 from tests.provisioning.helpers import (
     SEEDED_FILES,
     assert_no_duplicates,
@@ -24,7 +24,7 @@ from tests.provisioning.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "discord-openapi.json"
+SPEC = REFERENCE / "discord-openapi.json"
 BOT_ID = "100000000000000001"
 
 

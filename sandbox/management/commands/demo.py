@@ -9,10 +9,11 @@ and registers them in the pool, and an organization on GitHub's Team plan.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.models import AuditLog
 from config.celery import app as celery_app
@@ -22,12 +23,14 @@ from provisioning.models import DiscordServer
 from provisioning.pool import discord_server_add
 from provisioning.runner import run_course
 from sandbox.control_client import SandboxControl
+from sandbox.demo_report import closing_lines, course_report
 from sandbox.server import RunningSandbox
 
 DEMO_SEMESTER = "2026-fall"
 LECTURE = "Introduction to Programming"
 LABORATORY = "Operating Systems Lab"
 POOL_NAME = "Demo staff server"
+FINISH_TIMEOUT_SECONDS = 120
 
 
 class Command(BaseCommand):
@@ -39,11 +42,18 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         logging.getLogger("celery").setLevel(logging.WARNING)
         logging.getLogger("kombu").setLevel(logging.ERROR)  # "no hostname": in-process broker
+        started = time.monotonic()
+        write = self.stdout.write
         with RunningSandbox(port=options["port"]) as sandbox:
             self._point_clients_at(sandbox)
             control = SandboxControl(sandbox.url)
+            write("Course provisioning demo")
+            write(
+                f"Against the sandbox: a fake Discord and a fake GitHub served at {sandbox.url} "
+                "by this command, gone when it ends. Nothing here touches the real platforms.\n"
+            )
             self._play_staff(control)
-            self.stdout.write(f"Sandbox (fake Discord and GitHub) at {sandbox.url}\n")
+            seen = len(control.requests())
             lecture = course_create(name=LECTURE, semester=DEMO_SEMESTER, type="LECTURE")
             laboratory = course_create(
                 name=LABORATORY,
@@ -54,27 +64,36 @@ class Command(BaseCommand):
                     LabGroupInput(name="Thursday afternoon", number=2),
                 ],
             )
+            courses = [_finished(course) for course in (lecture, laboratory)]
             state = control.state()
-            for course in (lecture, laboratory):
-                course.refresh_from_db()
-                self._show(course, state)
-            received = len(control.requests())
-            self.stdout.write(
-                f"\nRequests the sandbox received: {received}; audit rows written: "
-                f"{AuditLog.objects.filter(course__in=[lecture, laboratory]).count()}"
+            for course in courses:
+                write("")
+                for line in course_report(course, state):
+                    write(line)
+            received = len(control.requests()) - seen
+            audited = AuditLog.objects.filter(course__in=courses).count()
+            write(
+                f"\nCalls: the two courses sent {received} requests to the sandbox; "
+                f"{audited} audit rows record them."
             )
-            before = received
-            for course in (lecture, laboratory):
+            before = len(control.requests())
+            for course in courses:
                 run_course(course.id)
             again = len(control.requests()) - before
-            self.stdout.write(f"Re-running both completed courses sent {again} requests.")
+            write(f"Re-running both completed courses sent {again} requests: nothing to redo.")
+        write(f"Total time: {time.monotonic() - started:.1f} s\n")
+        for line in closing_lines(settings.DATABASES["default"]):
+            write(line)
 
     def _point_clients_at(self, sandbox: RunningSandbox) -> None:
         settings.DISCORD_API_URL = sandbox.discord_api_url
         settings.GITHUB_API_URL = sandbox.github_api_url
         settings.DISCORD_BOT_TOKEN = "sandbox-discord-token"
         settings.GITHUB_TOKEN = "sandbox-github-token"
+        # Provision in this command, before course_create returns: in-process tasks, and the
+        # "inline" mode rather than the web process's background thread.
         celery_app.conf.CELERY_TASK_ALWAYS_EAGER = True  # Django's name: namespace CELERY
+        settings.PROVISIONING_EXECUTION = "inline"
 
     def _play_staff(self, control: SandboxControl) -> None:
         """Forget earlier demos, then do what staff do by hand on the real platforms."""
@@ -84,52 +103,25 @@ class Command(BaseCommand):
         control.create_org(settings.GITHUB_ORG, plan="team")
         for number in range(1, 4):
             guild = control.create_guild(name=f"{POOL_NAME} {number}")
+            # As `manage.py discord_servers add`: checks on Discord that the bot is in it.
             discord_server_add(guild_id=guild["id"], name=f"{POOL_NAME} {number}")
+        self.stdout.write(
+            "Staff's part, done by hand on the real platforms: 3 Discord servers created with "
+            "the bot in them and registered in the pool (each checked: the bot is in it with "
+            f"its permissions); the GitHub organization {settings.GITHUB_ORG} on the Team plan."
+        )
 
-    def _show(self, course: Course, state: dict[str, Any]) -> None:
-        write = self.stdout.write
-        write(f"\n{course.get_type_display()} {course.name!r} ({course.semester}): {course.status}")
-        write("  Steps:")
-        for step in course.steps.order_by("order"):
-            duration = f"{step.duration_seconds:.2f}s" if step.duration_seconds is not None else ""
-            error = f"  {step.last_error}" if step.last_error else ""
-            write(
-                f"    {step.name:<32} {step.status:<10} attempts={step.attempts} {duration}{error}"
+
+def _finished(course: Course) -> Course:
+    """The course once its provisioning ended: it runs inline here, but should a background mode
+    take over, wait for it rather than print a half-made course."""
+    deadline = time.monotonic() + FINISH_TIMEOUT_SECONDS
+    course.refresh_from_db()
+    while course.status not in Course.TERMINAL:
+        if time.monotonic() > deadline:
+            raise CommandError(
+                f"{course.name} is still {course.status} after {FINISH_TIMEOUT_SECONDS} s"
             )
-        write("  Resources:")
-        for resource in course.resources.order_by("id"):
-            write(
-                f"    {resource.provider:<8} {resource.kind:<11} {resource.key:<40} "
-                f"{resource.url or resource.external_id}"
-            )
-        guild = state["discord"]["guilds"].get(course.discord_guild_id)
-        if guild:
-            write(f"  Discord server {guild['name']!r}:")
-            for role in guild.get("roles", []):
-                write(f"    role    @{role['name']}")
-            for channel in guild.get("channels", []):
-                overwrites = ", ".join(
-                    f"{o['id']}:+{o['allow']}/-{o['deny']}"
-                    for o in channel.get("permission_overwrites", [])
-                )
-                write(f"    channel #{channel['name']:<36} {overwrites}")
-        for resource in course.resources.filter(kind="repository"):
-            repo = state["github"]["repos"].get(f"{settings.GITHUB_ORG}/{resource.key}")
-            if repo:
-                files = ", ".join(sorted(repo.get("files", {})))
-                write(f"  Repository {resource.url} (private={repo.get('private')})")
-                write(f"    files: {files}")
-                rules = repo["protection"].get(repo["default_branch"])
-                write(f"    commits on {repo['default_branch']}: {repo['commits']}")
-                write(f"    protection: {_describe(rules)}")
-
-
-def _describe(rules: dict[str, Any] | None) -> str:
-    if not rules:
-        return "none"
-    reviews = rules.get("required_pull_request_reviews") or {}
-    return (
-        f"pull request with {reviews.get('required_approving_review_count', 0)} approval(s); "
-        f"force pushes {'allowed' if rules.get('allow_force_pushes') else 'blocked'}; "
-        f"deletions {'allowed' if rules.get('allow_deletions') else 'blocked'}"
-    )
+        time.sleep(0.1)
+        course.refresh_from_db()
+    return course

@@ -112,8 +112,8 @@ class Command(BaseCommand):
             pass
         finally:
             running.stop()
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def seed_sandbox(
