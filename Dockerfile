@@ -32,4 +32,4 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/
 USER app
 
 EXPOSE 8000 8001
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
+CMD ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi"]

@@ -21,10 +21,17 @@ demo: install
 ## Lint, then the whole test suite (SQLite by default; PostgreSQL and Redis when DATABASE_URL/E2E_* are set).
 test: install lint
 	$(VENV)/bin/pytest
+	@if [ -n "$$DATABASE_URL" ] && [ "$${DATABASE_URL#sqlite}" = "$$DATABASE_URL" ]; then \
+		echo "== the embedded default's own tests, on SQLite"; \
+		env -u DATABASE_URL $(VENV)/bin/pytest -m sqlite; \
+	fi
 
+## Style, the layout's import rules (pyproject's [tool.importlinter]) and static types (mypy).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -15,10 +15,26 @@ from api.services import api_key_revoke, api_key_set_secret
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "active", "is_bootstrap", "created_at", "last_used_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "is_bootstrap"]
+    list_display = [
+        "name",
+        "prefix",
+        "active",
+        "is_admin",
+        "is_bootstrap",
+        "created_at",
+        "last_used_at",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "is_admin", "is_bootstrap"]
     search_fields = ["name", "prefix"]
-    fields = ["name", "prefix", "is_bootstrap", "created_at", "last_used_at", "revoked_at"]
+    fields = [
+        "name",
+        "is_admin",
+        "prefix",
+        "is_bootstrap",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     readonly_fields = ["prefix", "is_bootstrap", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
@@ -26,8 +42,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def active(self, obj: ApiKey) -> bool:
         return obj.is_active
 
-    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
-        return ["name"] if obj is None else self.fields
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[Any]:
+        return ["name", "is_admin"] if obj is None else list(self.fields or ())
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if not change:

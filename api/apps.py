@@ -18,7 +18,8 @@ class ApiConfig(AppConfig):
         from api import schema  # noqa: F401
         from config.env import fail_fast
 
-        rate = settings.API_THROTTLE_RATE
-        if rate and not RATE_PATTERN.match(rate):
-            # Checked at start-up: DRF would only fail at the first request, with a 500.
-            fail_fast(f"API_THROTTLE_RATE is malformed: expected e.g. 600/min, got {rate!r}")
+        for name in ("API_THROTTLE_RATE", "API_AUTH_FAILURE_RATE"):
+            rate = getattr(settings, name)
+            if rate and not RATE_PATTERN.match(rate):
+                # Checked at start-up: DRF would only fail at the first request, with a 500.
+                fail_fast(f"{name} is malformed: expected e.g. 600/min, got {rate!r}")

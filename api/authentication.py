@@ -42,9 +42,19 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw_key = request.headers.get(HEADER)
         if raw_key is None:
             return None
+        # Imported here: the throttles module asks this one who a request acts for.
+        from api.exceptions import TooManyFailedAuthentications
+        from api.throttles import FailedAuthThrottle
+
+        # Checked before the lookup: an address guessing keys is stopped, right or wrong.
+        failures = FailedAuthThrottle()
+        wait = failures.blocked(request)
+        if wait is not None:
+            raise TooManyFailedAuthentications(wait)
         try:
             api_key = api_key_authenticate(raw_key=raw_key.strip())
         except InvalidApiKey as exc:
+            failures.record_failure(request)
             raise exceptions.AuthenticationFailed(str(exc)) from None
         return ApiClient(api_key), api_key
 

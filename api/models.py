@@ -22,6 +22,12 @@ class ApiKey(models.Model):
     hashed_key = models.CharField(max_length=64, unique=True, editable=False)
     # The row standing for the API_KEY variable: accepted only while the variable still holds it.
     is_bootstrap = models.BooleanField(default=False, editable=False)
+    # A key sees and acts on its own courses only (others answer 404); an admin key on all of them.
+    is_admin = models.BooleanField(
+        "admin key",
+        default=False,
+        help_text="Sees and acts on every course, not only those it created. Give it sparingly.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)

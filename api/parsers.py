@@ -16,13 +16,29 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+class RequestTimeout(exceptions.APIException):
+    status_code = status.HTTP_408_REQUEST_TIMEOUT
+    default_detail = "The request body did not arrive in time."
+    default_code = "request_timeout"
+
+
 class BoundedJSONParser(JSONParser):
     """JSON of at most ``API_MAX_BODY_BYTES``; malformed input of any kind is a 400."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         limit = settings.API_MAX_BODY_BYTES
-        # Read one byte past the limit rather than trusting Content-Length alone.
-        body = stream.read(limit + 1) if stream is not None else b""
+        request = (parser_context or {}).get("request")
+        announced = request.META.get("CONTENT_LENGTH", "") if request is not None else ""
+        if announced.isdigit() and int(announced) > limit:  # refused before a byte is read
+            raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
+        try:
+            # Read one byte past the limit rather than trusting Content-Length alone.
+            body = stream.read(limit + 1) if stream is not None else b""
+        except OSError:  # the client stopped sending (gunicorn's socket timeout) or went away
+            raise RequestTimeout(
+                "The request body did not arrive in time: send it at once, with a "
+                "Content-Length that matches it."
+            ) from None
         if len(body) > limit:
             raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
         try:

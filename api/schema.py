@@ -69,16 +69,36 @@ class ErrorSerializer(serializers.Serializer):
     statusCode = serializers.IntegerField(help_text="The HTTP status code.")
     error = serializers.CharField(help_text="The HTTP reason phrase, e.g. Conflict.")
     message = serializers.CharField(help_text="What went wrong, for a person to read.")
-    details = serializers.JSONField(
+    details: serializers.Field = serializers.JSONField(  # subclasses narrow it
         allow_null=True,
-        help_text="Per-field messages for a 400, e.g. {existingId} for a duplicate, else null.",
+        help_text="A 400's messages per field (see ValidationError), {existingId} for a "
+        "duplicate (409), else null.",
+    )
+
+
+class FieldErrorsField(serializers.DictField):
+    """``{field path: [messages]}``: see api.exceptions.field_errors."""
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    """A 400: ``details`` holds the messages per field."""
+
+    details = FieldErrorsField(
+        child=serializers.ListField(child=serializers.CharField()),
+        allow_null=True,
+        help_text=(
+            "The messages per field: `{field: [message, ...]}`. Nested fields are dotted paths "
+            "to the value in the request (`labGroups.0.number`); problems of the body as a "
+            "whole (malformed JSON, not an object) are under `body`; a query parameter or a "
+            "header is named as sent (`page`, `Idempotency-Key`)."
+        ),
     )
 
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed JSON or invalid fields (details: the messages per field).",
     401: "Missing, unknown or revoked API key.",
-    403: "Signed in to the admin, but not staff.",
+    403: "Signed in to the admin without the model permission this needs (the message names it).",
     404: "No such resource.",
     405: "Method not allowed on this path.",
     406: "The Accept header asks for something other than JSON.",
@@ -94,6 +114,9 @@ COMMON_ERRORS = (401, 403, 405, 406, 429)
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
     """The documented error responses of an operation: the common ones plus ``codes``."""
     return {
-        code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+        code: OpenApiResponse(
+            ValidationErrorSerializer if code == 400 else ErrorSerializer,
+            description=ERROR_DESCRIPTIONS[code],
+        )
         for code in sorted({*COMMON_ERRORS, *codes})
     }

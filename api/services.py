@@ -6,12 +6,16 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
 from api.models import ApiKey
+
+if TYPE_CHECKING:
+    pass
 
 KEY_PREFIX = "cpk_"
 # Shown in the admin to recognise a key: "cpk_" and 8 random characters, 48 bits of 256.
@@ -32,9 +36,12 @@ def api_key_set_secret(*, api_key: ApiKey) -> str:
     return raw_key
 
 
-def api_key_create(*, name: str) -> tuple[ApiKey, str]:
-    """Create a key; return it with its secret, which cannot be shown again."""
-    api_key = ApiKey(name=name.strip())
+def api_key_create(*, name: str, is_admin: bool = False) -> tuple[ApiKey, str]:
+    """Create a key; return it with its secret, which cannot be shown again.
+
+    ``is_admin``: the key sees and acts on every course, not only the ones it created.
+    """
+    api_key = ApiKey(name=name.strip(), is_admin=is_admin)
     raw_key = api_key_set_secret(api_key=api_key)
     api_key.save()
     return api_key, raw_key

@@ -17,12 +17,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -31,20 +31,20 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from audit.models import AuditLog
-from courses.admin_display import (
+from common.admin_blocks import (
+    ReadOnlyFieldsMixin,
     ReadOnlyMixin,
     admin_changelist_url,
-    audit_status_badge,
-    badge,
-    external_link,
-    resource_label,
-    resource_url,
-    seconds,
-    when,
+    badge_column,
+    http_status_badge,
+    milliseconds,
+    time_column,
 )
+from config.celery import CELERY, execution_mode
 from courses.admin_forms import COURSE_FIELDS, CourseAddForm, LabGroupFormSet, lab_group_inputs
 from courses.models import Course, LabGroup
 from courses.services import course_create
+from provisioning.admin_blocks import ResourceColumns, StepColumns
 from provisioning.models import ExternalResource, JobExecution, ProvisioningStep
 from provisioning.selectors import failed_step
 from provisioning.services import CourseBusyError, NothingToRetryError, provisioning_retry
@@ -58,7 +58,6 @@ admin.site.site_url = None  # no "View site" link: the site is this admin and a 
 # How often a course page reloads itself while its provisioning runs.
 AUTO_REFRESH_SECONDS = 3
 RECENT_AUDIT_ENTRIES = 10
-RUNNING_STATUSES = (Course.Status.PENDING, Course.Status.IN_PROGRESS)
 
 
 def _step_count(**filters: Any) -> Coalesce:
@@ -120,13 +119,13 @@ class LabGroupAddInline(admin.TabularInline):
 
 class LabGroupInline(CoursePartInline):
     model = LabGroup
-    fields = readonly_fields = ("number", "name")
+    fields = ("number", "name")
 
 
-class ProvisioningStepInline(CoursePartInline):
+class ProvisioningStepInline(StepColumns, CoursePartInline):
     model = ProvisioningStep
     verbose_name_plural = "Provisioning steps"
-    fields = readonly_fields = (
+    fields = (
         "order",
         "name",
         "status_badge",
@@ -135,36 +134,17 @@ class ProvisioningStepInline(CoursePartInline):
         "duration",
         "last_error",
     )
-
-    @admin.display(description="status")
-    def status_badge(self, step: ProvisioningStep) -> SafeString:
-        return badge(step.status, step.get_status_display())
-
-    @admin.display(description="started")
-    def started(self, step: ProvisioningStep) -> str:
-        return when(step.started_at, with_seconds=True)
-
-    @admin.display(description="duration")
-    def duration(self, step: ProvisioningStep) -> str:
-        return seconds(step.duration_seconds)
+    started = time_column("started_at", description="started", with_seconds=True)
 
 
-class ExternalResourceInline(CoursePartInline):
+class ExternalResourceInline(ResourceColumns, CoursePartInline):
     model = ExternalResource
     verbose_name_plural = "Discord and GitHub resources"
-    fields = readonly_fields = ("provider", "kind", "key", "lab_group", "state_badge", "link")
+    fields = ("provider", "kind", "key", "lab_group", "state_badge", "link")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ExternalResource]:
         # The course too: a Discord link is made from its server id when none was recorded.
         return super().get_queryset(request).select_related("lab_group", "course")
-
-    @admin.display(description="state")
-    def state_badge(self, resource: ExternalResource) -> SafeString:
-        return badge(resource.state, resource.get_state_display())
-
-    @admin.display(description="link")
-    def link(self, resource: ExternalResource) -> SafeString | str:
-        return external_link(resource_url(resource), resource_label(resource))
 
 
 @dataclass(frozen=True)
@@ -180,7 +160,7 @@ class AuditRow:
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
     form = CourseAddForm
     list_display = ("name", "semester", "type", "status_badge", "progress", "created")
     list_filter = ("status", "type", "semester")
@@ -200,13 +180,12 @@ class CourseAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, course: Course) -> SafeString:
-        return badge(course.status, course.get_status_display())
+    status_badge = badge_column("status")
 
     @admin.display(description="progress", ordering="steps_done")
     def progress(self, course: Course) -> SafeString:
-        done, total = course.steps_done, course.steps_total
+        # Annotated on the list's queryset (get_queryset), unknown to the model's type.
+        done, total = course.steps_done, course.steps_total  # type: ignore[attr-defined]
         return format_html(
             '<progress class="steps" max="{}" value="{}"></progress> {} / {}',
             total or 1,
@@ -215,9 +194,7 @@ class CourseAdmin(admin.ModelAdmin):
             total,
         )
 
-    @admin.display(description="created", ordering="created_at")
-    def created(self, course: Course) -> str:
-        return when(course.created_at)
+    created = time_column("created_at", description="created")
 
     # --- add and change pages -----------------------------------------------------------------
     def get_fieldsets(self, request: HttpRequest, obj: Course | None = None) -> list:
@@ -237,10 +214,9 @@ class CourseAdmin(admin.ModelAdmin):
             )
         ]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Course | None = None) -> tuple:
-        if obj is None:
-            return ()
-        return (*COURSE_FIELDS, "status_badge", "progress", "created_at", "updated_at")
+    def get_editable_fields(self, request: HttpRequest, obj: Course | None = None) -> tuple:
+        # A new course is typed in; an existing one is only shown (see the module docstring).
+        return COURSE_FIELDS if obj is None else ()
 
     def get_inlines(self, request: HttpRequest, obj: Course | None) -> list:
         if obj is None:
@@ -284,6 +260,7 @@ class CourseAdmin(admin.ModelAdmin):
             type=data["type"],
             lab_groups=groups,
             discord_guild_id=data.get("discord_guild_id") or "",
+            created_by_user=request.user if isinstance(request.user, User) else None,
         )
         # The admin goes on with form.instance (history entry, redirect): make it that course,
         # and tell its history message which groups were added, as formset.save() would.
@@ -297,12 +274,27 @@ class CourseAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         if "_addanother" in request.POST:
             return super().response_add(request, obj, post_url_continue)
-        self.message_user(
-            request,
-            format_html("Course “{}” was created; its provisioning has started.", obj),
-            messages.SUCCESS,
-        )
+        self._say_where_provisioning_is(request, obj)
         return HttpResponseRedirect(reverse("admin:courses_course_change", args=[quote(obj.pk)]))
+
+    def _say_where_provisioning_is(self, request: HttpRequest, course: Course) -> None:
+        """Say what is true once Save returns: provisioned already (inline), failed, or queued
+        for the background or a worker, the course page then following its steps."""
+        status = Course.objects.filter(id=course.id).values_list("status", flat=True).first()
+        if status == Course.Status.COMPLETED:
+            text, level = "Course “{}” was created and provisioned.", messages.SUCCESS
+        elif status == Course.Status.FAILED:
+            text = "Course “{}” was created, but its provisioning failed: see its steps below."
+            level = messages.WARNING
+        elif execution_mode() == CELERY:
+            text = "Course “{}” was created; its provisioning is queued for a worker. "
+            text += "This page follows its steps."
+            level = messages.SUCCESS
+        else:
+            text = "Course “{}” was created; its provisioning runs in the background. "
+            text += "This page follows its steps."
+            level = messages.SUCCESS
+        self.message_user(request, format_html(text, course), level)
 
     def render_change_form(
         self,
@@ -312,7 +304,7 @@ class CourseAdmin(admin.ModelAdmin):
         change: bool = False,
         form_url: str = "",
         obj: Course | None = None,
-    ) -> TemplateResponse:
+    ) -> HttpResponse:
         if obj is None:
             # After saving, staff land on the new course's page anyway (see response_add).
             context["show_save_and_continue"] = False
@@ -335,7 +327,7 @@ class CourseAdmin(admin.ModelAdmin):
                 "duration_ms",
             )
         )[:RECENT_AUDIT_ENTRIES]
-        running = course.status in RUNNING_STATUSES
+        running = course.status in Course.ACTIVE
         failed = course.status == Course.Status.FAILED
         return {
             "title": "Course",
@@ -353,8 +345,8 @@ class CourseAdmin(admin.ModelAdmin):
                     created_at=entry.created_at,
                     step=f"{entry.step} #{entry.attempt}" if entry.attempt else entry.step,
                     request=f"{entry.method} {entry.route}",
-                    status=audit_status_badge(entry.response_status),
-                    duration=f"{entry.duration_ms} ms",
+                    status=http_status_badge(entry.response_status),
+                    duration=milliseconds(entry.duration_ms),
                 )
                 for entry in recent
             ],
@@ -380,7 +372,9 @@ class CourseAdmin(admin.ModelAdmin):
         """The "Retry failed steps" button of a failed course's page."""
         course = self.get_object(request, unquote(object_id))
         if course is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            # Django's own "no such object" answer; private, so absent from the stubs.
+            redirect = self._get_obj_does_not_exist_redirect  # type: ignore[attr-defined]
+            return redirect(request, self.opts, object_id)
         if not self.has_change_permission(request, course):
             raise PermissionDenied
         self._retry(request, [course])

@@ -2,36 +2,77 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from courses.models import MAX_LAB_GROUPS, Course, LabGroup
-from courses.validators import SEMESTER, SNOWFLAKE
+from courses.semesters import SemesterError, semester_is, semester_normalize
+from courses.validators import SEMESTER, SNOWFLAKE, clean_text_errors
 from provisioning.models import DiscordServer
+from provisioning.naming import course_repository_names, course_slug, name_slug, repository_names
 from provisioning.pool import discord_server_reserve
 from provisioning.services import provisioning_enqueue, provisioning_plan
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
     from api.models import ApiKey
 
 SEMESTER_PATTERN = SEMESTER
 SNOWFLAKE_PATTERN = SNOWFLAKE
 
 
-class CourseAlreadyExistsError(Exception):
-    def __init__(self, existing_id: object) -> None:
-        super().__init__(f"A course with this name and semester already exists: {existing_id}")
+class CourseConflictError(Exception):
+    """The course would take what an existing course holds (the API answers 409 + existingId).
+
+    ``field``: the input the conflict is about, where the admin shows the message.
+    """
+
+    field = "name"
+
+    def __init__(self, existing_id: object, message: str = "") -> None:
+        super().__init__(message or f"Conflicts with course {existing_id}.")
         self.existing_id = existing_id
+
+
+class CourseAlreadyExistsError(CourseConflictError):
+    """Same name and semester, or repositories named like another course's."""
+
+    def __init__(self, existing_id: object, message: str = "") -> None:
+        super().__init__(
+            existing_id,
+            message or f"A course with this name and semester already exists: {existing_id}.",
+        )
+
+
+class DiscordServerInUseError(CourseConflictError):
+    field = "discord_guild_id"
+
+    def __init__(self, existing_id: object, message: str = "") -> None:
+        super().__init__(
+            existing_id, message or f"This Discord server is already used by course {existing_id}."
+        )
 
 
 @dataclass(frozen=True)
 class LabGroupInput:
     name: str
     number: int
+
+
+@dataclass
+class CourseCheck:
+    """What ``course_check`` found: invalid input per field, and clashes with existing courses."""
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    conflicts: list[CourseConflictError] = field(default_factory=list)
+    semester: str = ""  # normalized, when valid
 
 
 def course_validate(
@@ -42,16 +83,44 @@ def course_validate(
     lab_groups: Iterable[LabGroupInput] = (),
     discord_guild_id: str = "",
 ) -> None:
-    """Raise ``ValidationError`` with a message per field for anything a course cannot be."""
-    errors: dict[str, list[str]] = {}
+    """Raise ``ValidationError`` with a message per field for anything a course cannot be.
+
+    For the admin's forms: clashes with other courses are field messages too. ``course_create``
+    tells them apart (a 409, not a 400, in the API).
+    """
+    found = course_check(
+        name=name,
+        semester=semester,
+        type=type,
+        lab_groups=lab_groups,
+        discord_guild_id=discord_guild_id,
+    )
+    for conflict in found.conflicts:
+        found.errors.setdefault(conflict.field, []).append(str(conflict))
+    if found.errors:
+        raise ValidationError(found.errors)
+
+
+def course_check(
+    *,
+    name: str,
+    semester: str,
+    type: str,
+    lab_groups: Iterable[LabGroupInput] = (),
+    discord_guild_id: str = "",
+) -> CourseCheck:
+    """Check a course to be created against the rules and against the existing courses."""
     groups = list(lab_groups)
+    # Control, bidirectional and zero-width characters would reach Discord and GitHub names.
+    errors = clean_text_errors(name=name, group_names=[group.name for group in groups])
     if not 1 <= len(name.strip()) <= 100:
         errors.setdefault("name", []).append("Give a name of 1 to 100 characters.")
-    if not SEMESTER_PATTERN.fullmatch(semester):
-        errors.setdefault("semester", []).append(
-            "Give a semester of 1 to 32 letters, digits, spaces, dots, dashes or underscores, "
-            "starting with a letter or digit (e.g. 2026-fall)."
-        )
+    try:
+        semester = semester_normalize(semester)
+    except SemesterError as exc:
+        errors.setdefault("semester", []).append(str(exc))
+        semester = ""
+    errors.update(_name_errors(name) if "name" not in errors else {})
     if type not in Course.Type.values:
         errors.setdefault("type", []).append(f"Choose one of {', '.join(Course.Type.values)}.")
     if type == Course.Type.LECTURE and groups:
@@ -62,16 +131,59 @@ def course_validate(
         errors.setdefault("discord_guild_id", []).append(
             "A Discord server id is a snowflake of 17 to 20 digits."
         )
-    elif discord_guild_id:
+    conflicts: list[CourseConflictError] = []
+    if discord_guild_id and "discord_guild_id" not in errors:
         other = Course.objects.filter(discord_guild_id=discord_guild_id).first()
         claimed = DiscordServer.objects.filter(guild_id=discord_guild_id, course__isnull=False)
         holder = other.id if other else claimed.values_list("course_id", flat=True).first()
         if holder is not None:
-            errors.setdefault("discord_guild_id", []).append(
-                f"This Discord server is already used by course {holder}."
+            conflicts.append(DiscordServerInUseError(holder))
+    # The repositories depend on the name, the semester, the type and the group numbers.
+    if not errors.keys() & {"name", "semester", "type", "lab_groups"}:
+        clash = _name_clash(name=name, semester=semester, type=type, groups=groups)
+        if clash is not None:
+            conflicts.insert(0, clash)
+    return CourseCheck(errors=errors, conflicts=conflicts, semester=semester)
+
+
+def _name_errors(name: str) -> dict[str, list[str]]:
+    """A name must give repository names of its own: not nothing, not only the semester."""
+    if not any(char.isalnum() for char in name):
+        return {"name": ["Give a name with at least one letter or digit."]}
+    if semester_is(name):
+        return {"name": ["Give the course's name, not only a semester."]}
+    return {}
+
+
+def _name_clash(
+    *, name: str, semester: str, type: str, groups: list[LabGroupInput]
+) -> CourseAlreadyExistsError | None:
+    """The course whose name and semester, or whose repositories, this course would take.
+
+    Repository names are compared, not course names: "Algorithms!" and "algorithms" would both
+    own ``2026-fall-algorithms``, and a lecture "Grp2 Group 1" owns the repository of group 1 of
+    a laboratory "Grp2".
+    """
+    same = Course.objects.filter(name=name, semester=semester).values_list("id", flat=True)
+    if same:
+        return CourseAlreadyExistsError(same[0])
+    if not name_slug(name):
+        return None  # named after its own id: nobody else's
+    slug = course_slug(name=name, semester=semester, course_id=uuid.uuid4())
+    wanted = set(repository_names(slug=slug, type=type, group_numbers=[g.number for g in groups]))
+    # Every name starts with the semester, and so does the slug of any course owning one of them.
+    candidates = Course.objects.filter(
+        Q(slug__startswith=semester) | Q(slug="", semester=semester)  # "": made without us
+    ).prefetch_related("lab_groups")
+    for other in candidates:
+        taken = wanted.intersection(course_repository_names(other))
+        if taken:
+            return CourseAlreadyExistsError(
+                other.id,
+                f"Course {other.id} ({other}) already owns the GitHub repository "
+                f"{sorted(taken)[0]} this course would create: choose another name.",
             )
-    if errors:
-        raise ValidationError(errors)
+    return None
 
 
 def _lab_group_errors(groups: list[LabGroupInput]) -> dict[str, list[str]]:
@@ -99,31 +211,41 @@ def course_create(
     lab_groups: Iterable[LabGroupInput] = (),
     discord_guild_id: str = "",
     created_by_key: ApiKey | None = None,
+    created_by_user: User | None = None,
 ) -> Course:
     """Create a course, its lab groups and its pending steps; provisioning starts on commit.
 
-    ``created_by_key``: the API key of an API request, so that its cap on active courses applies.
+    ``created_by_key`` / ``created_by_user``: who asked (an API key, or a staff member), so that
+    their cap on active courses applies.
     """
     groups = list(lab_groups)
-    name, semester = name.strip(), semester.strip()
-    course_validate(
+    name = name.strip()
+    # Everything is checked before anything is made: no row, no pool server, no task.
+    found = course_check(
         name=name,
         semester=semester,
         type=type,
         lab_groups=groups,
         discord_guild_id=discord_guild_id,
     )
-    existing = Course.objects.filter(name=name, semester=semester).values_list("id", flat=True)
-    if existing:
-        raise CourseAlreadyExistsError(existing[0])
+    if found.errors:
+        raise ValidationError(found.errors)
+    if found.conflicts:
+        raise found.conflicts[0]
+    semester = found.semester
+    course_id = uuid.uuid4()
+    slug = course_slug(name=name, semester=semester, course_id=course_id)
     try:
         with transaction.atomic():
             course = Course.objects.create(
+                id=course_id,
                 name=name,
                 semester=semester,
+                slug=slug,
                 type=type,
                 discord_guild_id=discord_guild_id,
                 created_by_key=created_by_key,
+                created_by_user=created_by_user,
             )
             LabGroup.objects.bulk_create(
                 LabGroup(course=course, name=group.name.strip(), number=group.number)
@@ -132,13 +254,20 @@ def course_create(
             discord_server_reserve(course=course)
             provisioning_plan(course=course)
             provisioning_enqueue(course=course)
-    except IntegrityError as exc:  # a concurrent create won the race for the name or the server
-        existing = Course.objects.filter(name=name, semester=semester).values_list("id", flat=True)
-        if existing:
-            raise CourseAlreadyExistsError(existing[0]) from exc
-        if discord_guild_id and Course.objects.filter(discord_guild_id=discord_guild_id).exists():
-            raise ValidationError(
-                {"discord_guild_id": ["This Discord server was just taken by another course."]}
+    except IntegrityError as exc:  # a concurrent create won the race for a unique value
+        same = Course.objects.filter(Q(name=name, semester=semester) | Q(slug=slug))
+        existing = same.values_list("id", flat=True).first()
+        if existing is not None:
+            raise CourseAlreadyExistsError(
+                existing, f"Course {existing} was just created with this name and semester."
+            ) from exc
+        holder = (
+            Course.objects.filter(discord_guild_id=discord_guild_id) if discord_guild_id else None
+        )
+        existing = holder.values_list("id", flat=True).first() if holder is not None else None
+        if existing is not None:
+            raise DiscordServerInUseError(
+                existing, f"This Discord server was just taken by course {existing}."
             ) from exc
         raise
     return course

@@ -4,6 +4,7 @@ of every app (loaded by tests/conftest.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -38,7 +39,7 @@ def grant(user: User, *perms: str) -> User:
 
 @pytest.fixture
 def make_user(db) -> Callable[..., User]:
-    def make(username: str, *perms: str, is_staff: bool = True, **extra: object) -> User:
+    def make(username: str, *perms: str, is_staff: bool = True, **extra: Any) -> User:
         user = User.objects.create_user(username, password=PASSWORD, is_staff=is_staff, **extra)
         return grant(user, *perms)
 

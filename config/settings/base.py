@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config.env import env, parse_budget, validate
+from config.env import env, fail_fast, parse_budget, parse_terms, validate
 from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "axes",
     "api",
     "audit",
     "courses",
@@ -39,13 +40,28 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.logging.RequestIdMiddleware",
+    "api.middleware.ChunkedBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: answers locked-out sign-ins
 ]
+
+# --- Admin sign-in: locked after repeated failures (django-axes) ------------------------------
+# A (username, address) pair that fails this many times is locked out for the cool-off time;
+# lockouts are listed in the admin (Axes -> Access attempts), where a superuser can lift them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("ADMIN_LOGIN_LOCKOUT_MINUTES", default=30.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are logged all the same
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -71,8 +87,18 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Threads of the in-process sandbox and the runner write concurrently: wait, don't fail.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Requests, background provisioning threads and the in-process sandbox write concurrently:
+    # - WAL lets readers go on while one connection writes;
+    # - IMMEDIATE takes the write lock when a transaction begins, so that two transactions never
+    #   both read and then fail to upgrade to writing ("database is locked" at once, which no
+    #   timeout can cure); they queue on the lock instead, up to the busy timeout (20 s).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -93,6 +119,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # --- Celery ---------------------------------------------------------------------------------
 # No broker configured means "run tasks in-process": the embedded default for development.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# Where provisioning runs (config.celery.execution_mode): a Celery worker when a broker is set;
+# otherwise a background thread of the web process, so that requests answer at once. "inline"
+# (in the caller, before course_create returns) is for the test suite and the demo.
+PROVISIONING_EXECUTION = "celery" if CELERY_BROKER_URL else "background"
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 if not CELERY_BROKER_URL:
@@ -171,6 +201,13 @@ RATE_LIMIT_REDIS_URL = env.str(
     default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
 )
 
+# --- Courses -------------------------------------------------------------------------------
+# The terms a semester may name: semesters are stored as YYYY-<term> (2026-fall), and the common
+# spellings of one ("Fall 2026", "2026_FALL") are normalized to it (courses/semesters.py).
+SEMESTER_TERMS = validate(
+    "SEMESTER_TERMS", env.str("SEMESTER_TERMS", default="spring,summer,fall,winter"), parse_terms
+)
+
 # --- Provisioning ---------------------------------------------------------------------------
 # A step failing with a transient error (429, 5xx, timeout) is tried again, waiting
 # base * 2^(n-1) seconds (with jitter, never less than the platform's retry-after); it fails after
@@ -194,6 +231,11 @@ PROVISIONING_RECOVERY_GRACE_SECONDS = env.int("PROVISIONING_RECOVERY_GRACE_SECON
 PROVISIONING_SKIP_UNAVAILABLE_PROTECTION = env.bool(
     "PROVISIONING_SKIP_UNAVAILABLE_PROTECTION", default=False
 )
+# Fewer available pool servers than this is a warning (`discord_servers list`, `preflight`, the
+# admin's home page): staff should make more before the courses that need them are created.
+POOL_LOW_WATERMARK = env.int("POOL_LOW_WATERMARK", default=2)
+if POOL_LOW_WATERMARK < 0:
+    fail_fast(f"POOL_LOW_WATERMARK is malformed: expected 0 or more, got {POOL_LOW_WATERMARK}")
 
 # --- API ------------------------------------------------------------------------------------
 # A bootstrap key accepted besides the keys made with `manage.py create_api_key` or the admin.
@@ -203,6 +245,11 @@ API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
 # Courses PENDING or IN_PROGRESS that one API key may have at once (0 = no cap); past it, 429.
 API_MAX_ACTIVE_COURSES_PER_KEY = env.int("API_MAX_ACTIVE_COURSES_PER_KEY", default=50)
 API_ACTIVE_COURSES_RETRY_AFTER = 30  # seconds, sent as Retry-After with that 429
+# Requests with a wrong or revoked API key allowed per client address and period; past it, 429.
+API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="20/min")
+# How many proxies in front of us append to X-Forwarded-For: 0 = use the connection's address
+# (the header, which anyone can send, is ignored); 1 behind one reverse proxy.
+API_NUM_PROXIES = env.int("API_NUM_PROXIES", default=0)
 # Largest JSON body accepted (bytes); a course with 50 lab groups is under 8 KiB.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 # How long a response is kept for replay to a request with the same Idempotency-Key.
@@ -222,6 +269,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    # The client address of throttles: X-Forwarded-For only as far as our own proxies wrote it.
+    "NUM_PROXIES": API_NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Course provisioning API",

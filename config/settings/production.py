@@ -11,6 +11,8 @@ from config.env import ConfigError, env, fail_fast, parse_list, parse_url, requi
 from config.logging import logging_config
 from config.settings.base import *  # noqa: F403
 from config.settings.base import (
+    API_KEY,
+    API_MAX_BODY_BYTES,
     CELERY_BROKER_TRANSPORT_OPTIONS,
     CELERY_TASK_SOFT_TIME_LIMIT,
     CELERY_TASK_TIME_LIMIT,
@@ -114,10 +116,23 @@ validate("DISCORD_API_URL", DISCORD_API_URL, _http_url)
 validate("GITHUB_API_URL", GITHUB_API_URL, _http_url)
 
 ALLOWED_HOSTS = require("ALLOWED_HOSTS", parse_list, hint="comma-separated host names")
-# Django's ".example.com" (any subdomain) is "https://*.example.com" for CSRF; "*" has no origin.
+if any("*" in host for host in ALLOWED_HOSTS):
+    # Any Host header would be believed, and end up in absolute URLs (Location, next links).
+    fail_fast("ALLOWED_HOSTS is malformed: '*' accepts any Host header; list the host names")
+# A bootstrap key short enough to guess, or to slip past the log redaction of secrets.
+if API_KEY and len(API_KEY) < 32:
+    fail_fast(
+        "API_KEY is malformed: use at least 32 random characters (openssl rand -hex 32), "
+        "or leave it empty and make keys with manage.py create_api_key"
+    )
+if API_MAX_BODY_BYTES <= 0:
+    fail_fast(
+        f"API_MAX_BODY_BYTES is malformed: expected a positive size, got {API_MAX_BODY_BYTES}"
+    )
+# Django's ".example.com" (any subdomain) is "https://*.example.com" for CSRF.
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",
-    default=[f"https://{'*' + h if h.startswith('.') else h}" for h in ALLOWED_HOSTS if h != "*"],
+    default=[f"https://{'*' + h if h.startswith('.') else h}" for h in ALLOWED_HOSTS],
 )
 
 # TLS ends at the proxy in front of us; it tells us the original scheme in this header.

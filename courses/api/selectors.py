@@ -6,14 +6,33 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from api.models import ApiKey
 from audit.models import AuditLog
 from courses.models import Course
 from provisioning.models import ExternalResource
 
 
-def course_list(*, filters: dict[str, Any]) -> QuerySet[Course]:
-    """Courses, newest first, filtered by exact status, type and semester, and name contains."""
-    courses = Course.objects.prefetch_related("lab_groups").order_by("-created_at", "id")
+def courses_visible(*, api_key: ApiKey | None) -> QuerySet[Course]:
+    """The courses a caller may see and act on: a key its own, an admin key all of them.
+
+    ``api_key`` None is a staff session, already held to ``courses.view_course`` (which shows
+    every course in the admin too).
+    """
+    if api_key is None or api_key.is_admin:
+        return Course.objects.all()
+    return Course.objects.filter(created_by_key=api_key)
+
+
+def course_list(
+    *, filters: dict[str, Any], courses: QuerySet[Course] | None = None
+) -> QuerySet[Course]:
+    """Courses (of ``courses``, by default all), newest first, filtered by exact status, type and
+    semester, and name contains."""
+    courses = (
+        (Course.objects.all() if courses is None else courses)
+        .prefetch_related("lab_groups")
+        .order_by("-created_at", "id")
+    )
     for field in ("status", "type", "semester"):
         if filters.get(field):
             courses = courses.filter(**{field: filters[field]})

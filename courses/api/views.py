@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
@@ -21,9 +22,14 @@ from rest_framework.response import Response
 
 from api.authentication import request_api_key
 from api.idempotency import idempotent
-from api.limits import active_courses_cap
 from api.schema import IDEMPOTENCY_KEY_PARAMETER, error_responses
-from courses.api.selectors import course_audit_log, course_list, course_resources
+from courses.api.caps import active_courses_cap, course_owner
+from courses.api.selectors import (
+    course_audit_log,
+    course_list,
+    course_resources,
+    courses_visible,
+)
 from courses.api.serializers import (
     AuditLogSerializer,
     CourseCreateInputSerializer,
@@ -54,10 +60,22 @@ class CourseViewSet(viewsets.GenericViewSet):
     queryset = Course.objects.all()
     serializer_class = CourseSerializer
     lookup_value_regex = UUID_PATTERN
+    # What a staff session needs for each action: the model permissions the admin asks for the
+    # same thing (see api.permissions). API keys are limited to their own courses instead.
+    session_permissions = {
+        "list": ("courses.view_course",),
+        "retrieve": ("courses.view_course",),
+        "provisioning_status": ("courses.view_course",),
+        "resources": ("courses.view_course", "provisioning.view_externalresource"),
+        "audit": ("courses.view_course", "audit.view_auditlog"),
+        "create": ("courses.add_course",),
+        "retry": ("courses.change_course",),
+    }
 
     def get_queryset(self) -> QuerySet[Course]:
+        # A key sees its own courses only: another key's course is a 404, so ids do not leak.
+        courses = courses_visible(api_key=request_api_key(self.request))
         # Only the course's own JSON shows its lab groups: other actions skip that query.
-        courses = super().get_queryset()
         return courses.prefetch_related("lab_groups") if self.action == "retrieve" else courses
 
     def get_object(self) -> Course:
@@ -76,7 +94,8 @@ class CourseViewSet(viewsets.GenericViewSet):
         # A plain dict, not the QueryDict: DRF reads an empty form value ("?type=") as absent.
         filters = CourseFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        page = self.paginate_queryset(course_list(filters=filters.validated_data))
+        courses = course_list(filters=filters.validated_data, courses=self.get_queryset())
+        page = self.paginate_queryset(courses)
         return self.get_paginated_response(CourseSerializer(page, many=True).data)
 
     @extend_schema(
@@ -128,7 +147,9 @@ class CourseViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
         api_key = request_api_key(request)
-        with active_courses_cap(api_key=api_key):
+        # A staff session has its cap too (authentication lets in no anonymous user).
+        user = request.user if api_key is None and isinstance(request.user, User) else None
+        with active_courses_cap(api_key=api_key, user=user):
             course = course_create(
                 name=data["name"],
                 semester=data["semester"],
@@ -139,6 +160,7 @@ class CourseViewSet(viewsets.GenericViewSet):
                 ],
                 discord_guild_id=data.get("discordGuildId") or "",
                 created_by_key=api_key,
+                created_by_user=user,
             )
         url = request.build_absolute_uri(reverse("course-detail", args=[course.id]))
         return Response(CourseSerializer(course).data, status=202, headers={"Location": url})
@@ -167,7 +189,11 @@ class CourseViewSet(viewsets.GenericViewSet):
     def retry(self, request: Request, pk: str) -> Response:
         if request.data not in ({}, None):  # reading it also refuses non-JSON and huge bodies
             raise ValidationError({"body": ["Send no body (or {}) to retry."]})
-        course = provisioning_retry(course=self.get_object())
+        course = self.get_object()
+        # A retry makes the course active again: it counts against its owner's cap, whoever asks.
+        owner_key, owner_user = course_owner(course=course)
+        with active_courses_cap(api_key=owner_key, user=owner_user):
+            course = provisioning_retry(course=course)
         url = request.build_absolute_uri(reverse("course-status", args=[course.id]))
         return Response(course_status(course=course), status=202, headers={"Location": url})
 

@@ -29,7 +29,16 @@ def _fresh_throttle() -> Iterator[None]:
 
 @pytest.fixture
 def api_key(db) -> Key:
-    model, raw = api_key_create(name="LMS")
+    """An admin key: most tests read courses made by the service or factories, which no key owns.
+    What a plain key may see is tested with ``own_key`` (test_ownership.py)."""
+    model, raw = api_key_create(name="LMS", is_admin=True)
+    return Key(model, raw)
+
+
+@pytest.fixture
+def own_key(db) -> Key:
+    """A plain key: it sees and acts on the courses it created, only."""
+    model, raw = api_key_create(name="Moodle")
     return Key(model, raw)
 
 

@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 
 from api.models import ApiKey
 from api.services import api_key_revoke
+from tests.admin_users import grant
 from tests.api.helpers import assert_error, lecture_body
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +97,7 @@ def test_empty_api_key_setting_accepts_no_empty_key(settings, client_for):
 
 def test_staff_session_may_call_the_api(client):
     staff = get_user_model().objects.create_user("staff", password="pw", is_staff=True)
+    grant(staff, "courses.view_course")  # what the permission tests (test_permissions.py) vary
     client.force_login(staff)
 
     assert client.get("/courses").status_code == 200

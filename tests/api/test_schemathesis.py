@@ -52,10 +52,10 @@ def raw_key(db) -> str:
 def failed_course(db) -> Course:
     """A laboratory that failed half-way: steps, resources (confirmed and intended) and audit
     rows, so that every read answers with data to check against the schema, and retry can 202."""
-    course = CourseFactory(
+    course = CourseFactory.create(
         type=Course.Type.LABORATORY, status=Course.Status.FAILED, discord_guild_id=""
     )
-    group = LabGroupFactory(course=course, number=1)
+    group = LabGroupFactory.create(course=course, number=1)
     steps = provisioning_plan(course=course)
     for step in steps[:3]:
         step.status = "COMPLETED"

@@ -47,7 +47,7 @@ def test_services_share_one_image(compose: dict[str, Any]) -> None:
 def test_commands(compose: dict[str, Any]) -> None:
     services = compose["services"]
     web = _command(services["web"])
-    assert web.index("manage.py migrate") < web.index("gunicorn config.wsgi")
+    assert web.index("manage.py migrate") < web.index("gunicorn --config config/gunicorn.py")
     assert "celery -A config worker" in _command(services["worker"])
     assert "celery -A config beat" in _command(services["beat"])
     assert "manage.py run_sandbox --host 0.0.0.0" in _command(services["sandbox"])

@@ -169,6 +169,28 @@ def test_a_course_that_already_exists_is_refused(staff_client):
     assert Course.objects.count() == 1
 
 
+def test_a_laboratory_whose_repository_another_course_owns_is_refused(staff_client):
+    other = CourseFactory(name="Grp2 Group 1", semester="2026-fall", slug="2026-fall-grp2-group-1")
+
+    response = post_course(staff_client, name="Grp2", groups=((1, "Monday"),))
+
+    [message] = form_errors(response)["lab_groups"]
+    assert f"Course {other.id}" in message
+    assert "2026-fall-grp2-group-1" in message
+    assert Course.objects.count() == 1
+
+
+def test_another_spelling_of_the_semester_is_the_same_course(staff_client):
+    other = CourseFactory(name="Operating Systems", semester="2026-fall")
+
+    response = post_course(staff_client, semester="Fall 2026", groups=((1, "Monday"),))
+
+    assert form_errors(response) == {
+        "lab_groups": [f"A course with this name and semester already exists: {other.id}."]
+    }
+    assert Course.objects.count() == 1
+
+
 def test_a_row_that_does_not_parse_is_reported_on_its_row(staff_client):
     response = post_course(staff_client, groups=((1, "Monday"), ("two", "Tuesday")))
 

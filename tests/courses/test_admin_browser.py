@@ -125,7 +125,7 @@ def test_staff_create_watch_read_and_retry_in_the_browser(
     create_laboratory(page, base, "Operating Systems Lab", ("Monday group", "Tuesday group"))
     shot(page, "03-add-course")
     page.click("input[name=_save]")
-    expect(page.locator(".messagelist")).to_contain_text("its provisioning has started")
+    expect(page.locator(".messagelist")).to_contain_text("was created")
     expect(status).to_have_text("Completed")
     expect(page.locator("div.fieldBox.field-progress")).to_contain_text("6 / 6")
     expect(page.locator("#steps-group tbody .status-success")).to_have_count(6)

@@ -30,7 +30,7 @@ def with_steps(course: Course, *statuses: str) -> Course:
 
 def test_list_shows_status_badges_and_progress(staff_client):
     with_steps(
-        CourseFactory(name="Compilers", status="IN_PROGRESS"), "COMPLETED", "SKIPPED", "RUNNING"
+        CourseFactory(name="Compilers", status="IN_PROGRESS"), "COMPLETED", "SKIPPED", "IN_PROGRESS"
     )
     with_steps(CourseFactory(name="Databases", status="FAILED"), "COMPLETED", "FAILED")
 
@@ -95,7 +95,7 @@ def test_a_provisioned_laboratory_shows_its_steps_resources_and_calls(
 
 
 def test_a_course_in_progress_refreshes_itself(staff_client):
-    course = with_steps(CourseFactory(status="IN_PROGRESS"), "COMPLETED", "RUNNING")
+    course = with_steps(CourseFactory(status="IN_PROGRESS"), "COMPLETED", "IN_PROGRESS")
 
     html = staff_client.get(page_url(course)).content.decode()
 

@@ -67,7 +67,10 @@ def make_courses(count: int, audit_rows: int, start: int = 0) -> list[Course]:
 def grow_audit_log(*, to: int) -> None:
     """Copy existing audit rows (new ids, same course and status spread) until there are ``to``."""
     columns = ", ".join(
-        field.column for field in AuditLog._meta.concrete_fields if not field.primary_key
+        # Concrete fields always have a column (the stubs say str | None for all fields).
+        field.column or ""
+        for field in AuditLog._meta.concrete_fields
+        if not field.primary_key
     )
     table = AuditLog._meta.db_table
     with connection.cursor() as cursor:

@@ -18,7 +18,7 @@ LIST_URL = reverse("admin:courses_course_changelist")
 
 
 def failed_course(**fields: object) -> Course:
-    course = CourseFactory(status=Course.Status.FAILED, **fields)
+    course = CourseFactory.create(status=Course.Status.FAILED, **fields)
     ProvisioningStep.objects.create(course=course, name="SETUP_DISCORD_SERVER", order=1)
     course.steps.update(status="FAILED", attempts=1, last_error="No Discord server is available")
     return course

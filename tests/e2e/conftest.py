@@ -110,8 +110,9 @@ def broker_url(transactional_db) -> Iterator[str]:
 
 def _forget_connections() -> None:
     """Drop the pools built from the previous broker URL (as Celery does after a fork)."""
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    # Celery's private pools: no public way to drop them (its own after-fork hook does this).
+    celery_app._pool = None  # type: ignore[attr-defined]
+    celery_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -161,7 +162,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str, worker: W
     raise AssertionError(f"timed out waiting for {what}\n--- worker log ---\n{worker.tail()}")
 
 
-API_KEY = "e2e-bootstrap-key-0123456789"
+API_KEY = "e2e-bootstrap-key-0123456789abcdef"
 
 
 @dataclass
@@ -188,7 +189,8 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve_api(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[ApiServer]:
-    """gunicorn with sync ``workers`` on a free loopback port, in ``env`` (database, broker,
+    """gunicorn with the shipped configuration (config/gunicorn.py: threaded workers, client
+    timeouts) and ``workers`` processes on a free loopback port, in ``env`` (database, broker,
     sandbox) plus API_KEY as the bootstrap key; stopped (and its log tail printed) on exit."""
     port = free_port()
     env = {"ALLOWED_HOSTS": "127.0.0.1", **env, "API_KEY": API_KEY}
@@ -198,6 +200,8 @@ def serve_api(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[ApiS
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config",
+                "config/gunicorn.py",
                 "config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
@@ -228,7 +232,7 @@ def serve_api(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[ApiS
 
 @pytest.fixture
 def api_server(worker: Worker, tmp_path: Path) -> Iterator[ApiServer]:
-    """gunicorn (2 sync workers) with the worker's environment."""
+    """gunicorn (2 workers, the shipped configuration) with the worker's environment."""
     with serve_api(worker.env, tmp_path / "gunicorn.log") as server:
         yield server
 
