@@ -34,6 +34,7 @@ MAX_WORKERS = 2
 _executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="provisioning")
 _lock = threading.Lock()
 _jobs: dict[str, Future[str]] = {}  # course id -> its queued or running job in this process
+_crashes: dict[str, BaseException] = {}  # course id -> how its last job here crashed
 
 
 def background_submit(*, course_id: str) -> Future[str]:
@@ -41,11 +42,14 @@ def background_submit(*, course_id: str) -> Future[str]:
     queued twice (the sweep may find it PENDING while it waits behind others)."""
     with _lock:
         job = _jobs.get(course_id)
-        if job is None or job.done():
-            job = _executor.submit(_run, course_id)
-            _jobs[course_id] = job
-            job.add_done_callback(lambda done: _forget(course_id, done))
-        return job
+        if job is not None and not job.done():
+            return job
+        job = _executor.submit(_run, course_id)
+        _jobs[course_id] = job
+    # Outside the lock: a job that already finished runs the callback at once, and _forget
+    # takes the lock itself.
+    job.add_done_callback(lambda done: _forget(course_id, done))
+    return job
 
 
 def background_wait(*, timeout: float | None = None) -> bool:
@@ -63,15 +67,26 @@ def _forget(course_id: str, job: Future[str]) -> None:
             del _jobs[course_id]
 
 
+def background_crash(*, course_id: str) -> BaseException | None:
+    """How the course's last job in this process crashed, if it did: the course then stays
+    IN_PROGRESS until the sweep takes it over, and whoever waits for it should know now."""
+    with _lock:
+        return _crashes.get(course_id)
+
+
 def _run(course_id: str) -> str:
+    with _lock:
+        _crashes.pop(course_id, None)
     try:
         result = run_course(course_id)
         # BUSY: a live run elsewhere holds the course and will finish it; DEFERRED after a time
         # limit cannot happen here. Either way the sweep covers a run that dies later.
         return result.outcome
-    except BaseException:
+    except BaseException as exc:
         # run_course recorded the job as CRASHED; the thread pool would swallow the traceback.
         logger.exception("background provisioning of course %s crashed", course_id)
+        with _lock:
+            _crashes[course_id] = exc
         raise
     finally:
         connections.close_all()  # this thread's connections only: they are per thread

@@ -42,6 +42,32 @@ def test_a_key_sees_only_its_own_courses(own_key, client_for):
         assert "Theirs" not in str(body)
 
 
+def test_a_clash_with_another_keys_course_names_neither_its_id_nor_its_name(
+    own_key, client_for, platforms
+):
+    from api.services import api_key_create
+
+    _, other_raw = api_key_create(name="Other LMS")
+    mine, theirs = client_for(own_key.raw), client_for(other_raw)
+    their_id = _create(theirs, name="Secret Seminar")
+    [guild_id] = platforms.add_servers(1)
+    _create(theirs, name="Holds a server", discordGuildId=guild_id)
+
+    for body in (
+        lecture_body(name="secret seminar!"),  # same repository
+        lecture_body(name="Mine", discordGuildId=guild_id),  # same server
+    ):
+        refused = assert_error(mine.post("/courses", body, format="json"), 409)
+        assert their_id not in str(refused) and "Secret" not in str(refused)
+        assert not refused["details"]
+
+    # The owner itself, or an admin key, is told which course it is.
+    again = assert_error(
+        theirs.post("/courses", lecture_body(name="Secret seminar?"), format="json"), 409
+    )
+    assert again["details"] == {"existingId": their_id}
+
+
 def test_another_keys_course_cannot_be_retried(own_key, client_for):
     from api.services import api_key_create
 

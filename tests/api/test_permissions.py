@@ -24,10 +24,7 @@ READS = {
     "list": ("/courses", ("courses.view_course",)),
     "retrieve": ("/courses/{id}", ("courses.view_course",)),
     "status": ("/courses/{id}/status", ("courses.view_course",)),
-    "resources": (
-        "/courses/{id}/resources",
-        ("courses.view_course", "provisioning.view_externalresource"),
-    ),
+    "resources": ("/courses/{id}/resources", ("courses.view_course",)),
     "audit": ("/courses/{id}/audit", ("courses.view_course", "audit.view_auditlog")),
 }
 

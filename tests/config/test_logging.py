@@ -84,6 +84,23 @@ def test_django_request_lines_of_4xx_carry_the_request_id(client, caplog, path, 
 
 
 @pytest.mark.django_db
+def test_django_request_lines_of_5xx_carry_the_request_id(client, caplog, monkeypatch):
+    def broken(self: object, request: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("api.health.HealthView.get", broken)
+    caplog.set_level(logging.ERROR, logger="django.request")
+    client.raise_request_exception = False
+
+    response = client.get("/health", HTTP_X_REQUEST_ID="req-5xx")
+
+    assert response.status_code == 500
+    lines = [render(record) for record in caplog.records if record.name == "django.request"]
+    assert lines, "django.request logged nothing"
+    assert all(line["request_id"] == "req-5xx" for line in lines), lines
+
+
+@pytest.mark.django_db
 def test_a_request_id_that_is_not_visible_ascii_is_replaced(client):
     response = client.get("/health", HTTP_X_REQUEST_ID="evil\x1b[31m")
 

@@ -94,6 +94,19 @@ def test_a_provisioned_laboratory_shows_its_steps_resources_and_calls(
     assert f'href="/admin/audit/auditlog/?course={course.pk}"' in html
 
 
+def test_the_latest_calls_are_shown_only_to_who_may_read_the_audit_log(
+    viewer_client, make_user, client
+):
+    course = with_steps(CourseFactory(), "COMPLETED")
+    AuditLog.objects.create(
+        course=course, provider="discord", method="GET", route="/guilds/{guild_id}", url="x"
+    )
+    client.force_login(make_user("course-only", "courses.view_course"))
+
+    assert "Latest calls" not in client.get(page_url(course)).content.decode()
+    assert "Latest calls" in viewer_client.get(page_url(course)).content.decode()
+
+
 def test_a_course_in_progress_refreshes_itself(staff_client):
     course = with_steps(CourseFactory(status="IN_PROGRESS"), "COMPLETED", "IN_PROGRESS")
 

@@ -140,3 +140,20 @@ def test_staff_who_may_only_view_cannot_retry(viewer_client):
     assert button.status_code == 403
     assert action.status_code == 200
     assert course.steps.get().status == "FAILED"
+
+
+def test_a_retry_from_the_admin_counts_against_the_owners_cap(staff_client, settings):
+    """The admin re-activates a course as the API would: past its key's cap, it is refused."""
+    from api.services import api_key_create
+
+    settings.API_MAX_ACTIVE_COURSES_PER_KEY = 1
+    key, _ = api_key_create(name="LMS")
+    CourseFactory.create(name="Busy", status=Course.Status.IN_PROGRESS, created_by_key=key)
+    course = failed_course(name="Compilers", created_by_key=key)
+
+    response = run_action(staff_client, course)
+
+    [(level, message)] = said(response)
+    assert level == "error" and message.startswith("Compilers (2026-fall) not retried: Active")
+    assert "API_MAX_ACTIVE_COURSES_PER_KEY" in message
+    assert course.steps.get().status == "FAILED"

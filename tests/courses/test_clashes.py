@@ -35,7 +35,9 @@ def _no_tasks(monkeypatch):
 @pytest.fixture
 def api() -> APIClient:
     cache.clear()  # the throttle's counts
-    _key, raw = api_key_create(name="LMS")
+    # An admin key: it may be told which existing course a clash is with (a plain key only of
+    # its own courses: tests/api/test_ownership.py).
+    _key, raw = api_key_create(name="LMS", is_admin=True)
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=raw)
     return client
@@ -74,6 +76,20 @@ def test_a_lecture_named_like_a_lab_groups_repository_clashes(lecture_first):
 
     assert error.value.existing_id == first.id
     assert "2026-fall-grp2-group-1" in str(error.value)
+
+
+@pytest.mark.parametrize("kind", ["lecture", "laboratory"])
+def test_names_cut_to_githubs_100_characters_clash_on_what_they_are_cut_to(kind):
+    # The slugs differ only past what GitHub keeps, so the repositories would be the same: the
+    # narrow look-up by slug (courses.services._owner_slugs) must find them by their start.
+    make = (lambda name: lecture(name)) if kind == "lecture" else (lambda n: laboratory(n, 1))
+    first = make("x" * 98 + "ab")
+
+    with pytest.raises(CourseAlreadyExistsError) as error:
+        make("x" * 98 + "ac")
+
+    assert error.value.existing_id == first.id
+    make("x" * 80 + "other")  # a different start is not a clash
 
 
 def test_a_lab_without_the_clashing_group_is_accepted():

@@ -177,5 +177,34 @@ def test_an_available_server_can_be_removed(staff_client):
     assert not DiscordServer.objects.exists()
 
 
+def test_a_server_a_course_names_cannot_be_removed(staff_client):
+    server = DiscordServerFactory()  # available, but a course was created with its id
+    CourseFactory(discord_guild_id=server.guild_id)
+
+    response = staff_client.post(
+        reverse("admin:provisioning_discordserver_delete", args=[server.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 403
+    assert DiscordServer.objects.filter(pk=server.pk).exists()
+
+
+def test_a_server_claimed_while_the_delete_page_was_open_stays(staff_client, monkeypatch):
+    """The delete goes through the pool's compare-and-set, not the admin's earlier look."""
+    server = DiscordServerFactory()
+    course = CourseFactory()
+    monkeypatch.setattr(
+        "provisioning.admin.DiscordServerAdmin.has_delete_permission", lambda *args: True
+    )
+    DiscordServer.objects.filter(pk=server.pk).update(status="claimed", course=course)
+
+    response = staff_client.post(
+        reverse("admin:provisioning_discordserver_delete", args=[server.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 403
+    assert DiscordServer.objects.get(pk=server.pk).course == course
+
+
 def _hrefs(html: str) -> list[str]:
     return [html_lib.unescape(href) for href in re.findall(r'href="([^"]+)"', html)]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from datetime import timedelta
 
 import pytest
@@ -127,6 +128,26 @@ def test_a_course_is_queued_once_however_often_it_is_sent(in_background, monkeyp
     assert again is first
     assert background.background_wait(timeout=10)
     assert ran == ["a"]
+
+
+def test_a_job_that_ends_before_its_callback_is_added_does_not_deadlock(in_background, monkeypatch):
+    """A job can finish before ``add_done_callback`` is called, which then runs the callback at
+    once, in the caller's thread: it must not need a lock the caller holds."""
+    monkeypatch.setattr(background, "_run", lambda course_id: "COMPLETED")
+    real_submit = background._executor.submit
+
+    def finished_at_once(fn: Callable[..., str], *args: object) -> Future[str]:
+        job = real_submit(fn, *args)
+        job.result(timeout=10)
+        return job
+
+    monkeypatch.setattr(background._executor, "submit", finished_at_once)
+    submitted = threading.Thread(target=background.background_submit, kwargs={"course_id": "d"})
+    submitted.start()
+    submitted.join(timeout=5)
+
+    assert not submitted.is_alive(), "background_submit deadlocked on its own lock"
+    assert background.background_submit(course_id="d").result(timeout=5) == "COMPLETED"
 
 
 def test_a_crashed_job_closes_its_connection_and_is_logged(in_background, monkeypatch, caplog):

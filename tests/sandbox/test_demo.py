@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from sandbox.demo_report import overwrite_in_words, role_label
 
@@ -83,3 +84,9 @@ def test_words_for_overwrites_and_roles():
     assert role_label("Group 1: A") == "@Group 1: A"
     assert overwrite_in_words("0", "1024") == "cannot see the channel (denied VIEW_CHANNEL)"
     assert overwrite_in_words(0, 0) == "read"
+
+
+def test_the_demo_refuses_to_run_against_the_real_platforms(settings):
+    settings.INTEGRATIONS_MODE = "live"
+    with pytest.raises(CommandError, match="only with INTEGRATIONS_MODE=sandbox"):
+        call_command("demo", stdout=StringIO())

@@ -40,6 +40,14 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=0, help="Sandbox port (default: any).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The demo replaces its own courses and adds fake servers to the pool: never in a
+        # deployment that talks to the real platforms.
+        if settings.INTEGRATIONS_MODE != "sandbox":
+            raise CommandError(
+                f"The demo runs only with INTEGRATIONS_MODE=sandbox (here: "
+                f"{settings.INTEGRATIONS_MODE}): it replaces its demo courses and adds fake "
+                "servers to the pool of this database."
+            )
         logging.getLogger("celery").setLevel(logging.WARNING)
         logging.getLogger("kombu").setLevel(logging.ERROR)  # "no hostname": in-process broker
         started = time.monotonic()
