@@ -1,0 +1,147 @@
+"""/metrics: off by default, guarded by a token or an address list, and its numbers are the
+database's after a run (parsed with Prometheus' own text parser)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.services import api_key_create
+from audit.models import AuditLog
+from provisioning.models import ProvisioningStep
+from tests.webhooks.receiver import Receiver
+from webhooks.services import webhook_endpoint_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_off_without_token_or_addresses(settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_IPS = []
+    response = Client().get("/metrics")
+    assert response.status_code == 404
+    assert "METRICS_TOKEN" in response.json()["message"]  # the API's error shape, saying why
+
+
+def test_token_required(settings):
+    settings.METRICS_TOKEN = "s3cret-token"
+    assert Client().get("/metrics").status_code == 401
+    wrong = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer nope")
+    assert wrong.status_code == 401 and wrong["WWW-Authenticate"] == "Bearer"
+    assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
+
+
+def test_allowed_addresses(settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_IPS = ["10.0.0.0/8", "not-an-address"]
+    assert Client(REMOTE_ADDR="10.2.3.4").get("/metrics").status_code == 200
+    assert Client(REMOTE_ADDR="192.0.2.1").get("/metrics").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counters_match_the_database_after_a_run(settings, platforms, provision):
+    settings.METRICS_TOKEN = "t"
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    platforms.add_servers(2)
+    receiver = Receiver().start()
+    down = Receiver()  # never started: its deliveries fail and wait for a retry
+    key, _ = api_key_create(name="LMS", is_admin=True)
+    webhook_endpoint_create(url=receiver.url, events=["course.completed"], api_key=key)
+    webhook_endpoint_create(url=down.url, events=["course.failed"], api_key=key)
+    provision(name="Algorithms")
+    provision(name="Systems", type="LABORATORY", groups=("Mon", "Thu"))
+    provision(name="Broken", discord_guild_id="999999999999999999")
+
+    response = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    samples = _samples(response.content.decode())
+
+    assert samples[("course_provisioning_courses", (("status", "COMPLETED"),))] == 2
+    assert samples[("course_provisioning_courses", (("status", "FAILED"),))] == 1
+    operations = "course_provisioning_operations"
+    assert samples[(operations, (("kind", "PROVISION"), ("status", "COMPLETED")))] == 2
+    assert samples[(operations, (("kind", "PROVISION"), ("status", "FAILED")))] == 1
+    calls = {
+        labels: value
+        for (name, labels), value in samples.items()
+        if name == "course_provisioning_external_calls_total"
+    }
+    assert sum(calls.values()) == AuditLog.objects.count() > 0
+    github_2xx = (("provider", "github"), ("status_class", "2xx"))
+    assert (
+        calls[github_2xx]
+        == AuditLog.objects.filter(
+            provider="github", response_status__gte=200, response_status__lt=300
+        ).count()
+    )
+    completed = ProvisioningStep.objects.filter(status="COMPLETED")
+    for step in ("SETUP_DISCORD_SERVER", "CREATE_GITHUB_REPO", "CREATE_GROUP_REPOS"):
+        key = (
+            "course_provisioning_steps",
+            (("name", step), ("status", "COMPLETED")),
+        )
+        assert samples[key] == completed.filter(name=step).count()
+    count = samples[
+        ("course_provisioning_step_duration_seconds_count", (("step", "CREATE_GITHUB_REPO"),))
+    ]
+    assert (
+        count
+        == ProvisioningStep.objects.filter(
+            name="CREATE_GITHUB_REPO", finished_at__isnull=False
+        ).count()
+        == 1
+    )
+    assert (
+        samples[
+            ("course_provisioning_step_duration_seconds_sum", (("step", "CREATE_GITHUB_REPO"),))
+        ]
+        >= 0
+    )
+    assert samples[("course_provisioning_pending_oldest_seconds", ())] == 0
+    receiver.stop()
+    attempts = "course_provisioning_webhook_attempts_total"
+    assert samples[(attempts, (("outcome", "succeeded"),))] == 2  # two courses completed
+    assert samples[(attempts, (("outcome", "failed"),))] == 1  # one failed, its receiver down
+    deliveries = "course_provisioning_webhook_deliveries"
+    assert samples[(deliveries, (("status", "SUCCEEDED"),))] == 2
+    assert samples[(deliveries, (("status", "PENDING"),))] == 1
+    assert samples[("course_provisioning_rate_limit_waits_total", ())] == 0
+
+
+def test_queue_depth_from_a_redis_broker(settings):
+    """With a Redis broker the gauge is the length of Celery's list (db 11: this suite's own)."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/11"
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail("this test needs Redis on 127.0.0.1:6379")
+    client.delete("celery")
+    client.rpush("celery", "a", "b", "c")
+    settings.CELERY_BROKER_URL = url
+    settings.METRICS_TOKEN = "t"
+    try:
+        samples = _samples(Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content.decode())
+    finally:
+        client.delete("celery")
+    assert samples[("course_provisioning_queue_depth", (("queue", "celery"),))] == 3
+
+
+def test_a_broker_that_does_not_answer_leaves_the_scrape_working(settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.METRICS_TOKEN = "t"
+    response = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t")
+    assert response.status_code == 200
+    assert "course_provisioning_queue_depth" not in response.content.decode()
