@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -23,12 +24,13 @@ from common.admin_blocks import (
     duration_column,
     external_link,
 )
+from courses.models import Course
 from courses.services import SNOWFLAKE_PATTERN
 from integrations.discord.permissions import NAMES, REQUIRED_BOT_PERMISSIONS, bot_invite_url
 from integrations.errors import IntegrationError
 from provisioning.admin_blocks import ResourceColumns, StepColumns
 from provisioning.models import DiscordServer, ExternalResource, JobExecution, ProvisioningStep
-from provisioning.pool import discord_server_add, discord_server_verify
+from provisioning.pool import discord_server_add, discord_server_remove, discord_server_verify
 
 
 @admin.register(ProvisioningStep)
@@ -170,10 +172,20 @@ class DiscordServerAdmin(admin.ModelAdmin):
         return ("guild_id", "status_badge", "claimed_by", "claimed_at", "invite", "permissions")
 
     def has_delete_permission(self, request: HttpRequest, obj: DiscordServer | None = None) -> bool:
-        # A claimed server's row records which course uses it; only an unused one may go.
-        if obj is not None and obj.status == DiscordServer.Status.CLAIMED:
+        # A claimed server's row records which course uses it, and a server a course names is
+        # that course's: only an unused one may go (discord_server_remove decides at delete).
+        if obj is not None and (
+            obj.status == DiscordServer.Status.CLAIMED
+            or Course.objects.filter(discord_guild_id=obj.guild_id).exists()
+        ):
             return False
         return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: DiscordServer) -> None:
+        try:  # a compare-and-set: a course may have claimed it since the page was shown
+            discord_server_remove(guild_id=obj.guild_id)
+        except ValueError as exc:
+            raise PermissionDenied(str(exc)) from exc
 
     def save_model(
         self, request: HttpRequest, obj: DiscordServer, form: forms.ModelForm, change: bool

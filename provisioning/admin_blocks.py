@@ -7,10 +7,22 @@ another app's admin (and registering its models as a side effect).
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from common.admin_blocks import badge_column, duration_column, external_link
-from provisioning.models import ExternalResource, ResourceKind
+from common.admin_blocks import badge, badge_column, duration_column, external_link, when
+from provisioning.models import ExternalResource, Operation, ResourceKind
+
+# The tone of each attempt's outcome (common.admin_blocks.TONES knows the statuses).
+ATTEMPT_TONES = {
+    "RUNNING": "running",
+    "SUCCEEDED": "success",
+    "SKIPPED": "warning",
+    "RETRYING": "warning",
+    "DEFERRED": "warning",
+    "FAILED": "failure",
+    "INTERRUPTED": "failure",
+}
 
 
 def resource_url(resource: ExternalResource) -> str:
@@ -55,3 +67,52 @@ class ResourceColumns:
     @admin.display(description="link")
     def link(self, resource: ExternalResource) -> SafeString | str:
         return external_link(resource_url(resource), resource_label(resource))
+
+
+class OperationColumns:
+    """An operation: its status, who asked, and each step with every attempt and its error.
+
+    Reads ``operation.steps`` and ``step.attempt_log``: prefetch both (``OPERATION_PREFETCH``).
+    """
+
+    status_badge = badge_column("status")
+
+    @admin.display(description="asked by")
+    def asked_by(self, operation: Operation) -> str:
+        return operation.requested_by
+
+    @admin.display(description="steps and attempts")
+    def steps_and_attempts(self, operation: Operation) -> SafeString:
+        rows = []
+        for step in operation.steps.all():
+            attempts = format_html_join(
+                "",
+                "<li>{} {} {}{}</li>",
+                (
+                    (
+                        f"#{attempt.number}",
+                        badge(
+                            attempt.outcome,
+                            attempt.get_outcome_display(),
+                            ATTEMPT_TONES.get(attempt.outcome),
+                        ),
+                        when(attempt.started_at, with_seconds=True),
+                        f" - {attempt.error}" if attempt.error else "",
+                    )
+                    for attempt in step.attempt_log.all()
+                ),
+            )
+            rows.append(
+                format_html(
+                    '<li>{} {}<ul class="attempts">{}</ul></li>',
+                    step.name,
+                    badge(step.status, step.get_status_display()),
+                    attempts,
+                )
+            )
+        return format_html(
+            '<ul class="operation-steps">{}</ul>', format_html_join("", "{}", ((r,) for r in rows))
+        )
+
+
+OPERATION_PREFETCH = ("steps", "steps__attempt_log")

@@ -7,6 +7,7 @@ creating anything twice.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from courses.models import Course, LabGroup
@@ -28,6 +29,8 @@ class StepName(models.TextChoices):
         "APPLY_GROUP_BRANCH_PROTECTIONS",
         "Protect the group repositories' main branches",
     )
+    RENAME_DISCORD_SERVER = "RENAME_DISCORD_SERVER", "Rename the Discord server"
+    DESCRIBE_GITHUB_REPOS = "DESCRIBE_GITHUB_REPOS", "Describe the repositories anew"
 
 
 class ResourceKind(models.TextChoices):
@@ -41,7 +44,66 @@ class ResourceKind(models.TextChoices):
     PROTECTION = "protection", "Branch protection"
 
 
+class Operation(models.Model):
+    """One operation on a course: provisioning it, or a change to it, as an ordered list of steps.
+
+    The runner executes one operation of a course at a time (the course's lease); a new operation
+    is refused while another is pending or running (provisioning.operations).
+    """
+
+    class Kind(models.TextChoices):
+        PROVISION = "PROVISION", "Provision"
+        ADD_GROUPS = "ADD_GROUPS", "Add lab groups"
+        RENAME = "RENAME", "Rename"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
+        COMPLETED = "COMPLETED", "Completed"
+        FAILED = "FAILED", "Failed"
+
+    ACTIVE = (Status.PENDING, Status.IN_PROGRESS)
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="operations")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    # What the operation works on, beyond the course (e.g. the lab group numbers added).
+    params = models.JSONField(default=dict, blank=True)
+    requested_by_key = models.ForeignKey(
+        "api.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["course", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.status})"
+
+    @property
+    def requested_by(self) -> str:
+        if self.requested_by_key_id:
+            return f"API key {self.requested_by_key}"
+        if self.requested_by_user_id:
+            return f"user {self.requested_by_user}"
+        return "command line"
+
+
 class ProvisioningStep(models.Model):
+    """A step of an operation. ``order`` runs on across the course's operations, so that ordering
+    a course's steps by it lists them operation after operation."""
+
     # The contract's words (the NestJS service's API): a running step is IN_PROGRESS.
     class Status(models.TextChoices):
         PENDING = "PENDING", "Pending"
@@ -53,6 +115,11 @@ class ProvisioningStep(models.Model):
     DONE = (Status.COMPLETED, Status.SKIPPED)
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="steps")
+    # Set by the services; a step written without one (by hand, or by old code) is attached to
+    # the course's provisioning when a run finds it (provisioning.runner).
+    operation = models.ForeignKey(
+        Operation, on_delete=models.CASCADE, null=True, blank=True, related_name="steps"
+    )
     name = models.CharField(max_length=64, choices=StepName.choices)
     order = models.PositiveSmallIntegerField()
     status = models.CharField(
@@ -66,7 +133,7 @@ class ProvisioningStep(models.Model):
     class Meta:
         ordering = ["course", "order"]
         constraints = [
-            models.UniqueConstraint(fields=["course", "name"], name="step_unique_per_course")
+            models.UniqueConstraint(fields=["operation", "name"], name="step_unique_per_operation")
         ]
 
     def __str__(self) -> str:
@@ -77,6 +144,36 @@ class ProvisioningStep(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class StepAttempt(models.Model):
+    """One attempt of a step: why each attempt failed survives the next one."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "RUNNING", "Running"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        SKIPPED = "SKIPPED", "Skipped"
+        RETRYING = "RETRYING", "Failed, retried"
+        DEFERRED = "DEFERRED", "Failed, re-scheduled"
+        FAILED = "FAILED", "Failed"
+        # The run stopped during the attempt (killed, lease lost, time limit): found by the next.
+        INTERRUPTED = "INTERRUPTED", "Interrupted"
+
+    step = models.ForeignKey(ProvisioningStep, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    error = models.TextField(blank=True, default="")
+    retry_after = models.FloatField(
+        null=True, blank=True, help_text="Seconds waited before the next attempt."
+    )
+
+    class Meta:
+        ordering = ["step", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} {self.outcome}"
 
 
 class ExternalResource(models.Model):

@@ -26,6 +26,7 @@ from django.utils import timezone
 from audit.models import SystemEvent
 from audit.services import system_event_record
 from courses.models import Course
+from provisioning.models import JobExecution
 from provisioning.services import provisioning_send
 
 
@@ -62,6 +63,7 @@ def courses_recover() -> list[uuid.UUID]:
         )
         if not released:
             continue
+        _close_dead_jobs(course_id)
         provisioning_send(course_id=str(course_id))  # broker down: an event, and the next sweep
         system_event_record(
             kind=SystemEvent.Kind.ORPHANED_RUN_RECOVERED,
@@ -71,3 +73,17 @@ def courses_recover() -> list[uuid.UUID]:
         )
         recovered.append(course_id)
     return recovered
+
+
+def _close_dead_jobs(course_id: uuid.UUID) -> None:
+    """The job rows of the runs that died with their worker or process would read RUNNING
+    forever: they end CRASHED. Only rows older than the lease: a run that started since is
+    alive, or would have claimed the course."""
+    stale = timezone.now() - timedelta(seconds=settings.PROVISIONING_LEASE_SECONDS)
+    JobExecution.objects.filter(
+        course_id=course_id, outcome=JobExecution.Outcome.RUNNING, started_at__lt=stale
+    ).update(
+        outcome=JobExecution.Outcome.CRASHED,
+        error="The run stopped answering (its worker or process died); the sweep took over.",
+        finished_at=timezone.now(),
+    )

@@ -1,4 +1,7 @@
-"""Run a course's steps: claim the course, execute each unfinished step, checkpoint each one.
+"""Run a course's operation: claim the course, execute each unfinished step, checkpoint each one.
+
+- The operation run is the course's oldest one with a step left to do (provisioning, then the
+  changes asked after it); every attempt of a step is a ``StepAttempt`` row.
 
 - One run at a time per course: a run claims the course with a compare-and-set on
   ``Course.run_token`` and proves it is alive through ``heartbeat_at``; a run whose heartbeat is
@@ -37,16 +40,18 @@ from audit.services import system_event_record
 from config.celery import runs_in_process
 from courses.models import Course
 from integrations.errors import IntegrationError, PlatformUnreachableError
+from integrations.ratelimit import turn_scope
 from provisioning.context import StepContext
 from provisioning.errors import LeaseLost, StepSkipped
-from provisioning.models import JobExecution, ProvisioningStep
+from provisioning.models import JobExecution, Operation, ProvisioningStep, StepAttempt
 from provisioning.pool import discord_server_release
-from provisioning.signals import step_changed
+from provisioning.signals import course_finished, step_changed
 from provisioning.steps import HANDLERS
 
 logger = logging.getLogger(__name__)
 Outcome = JobExecution.Outcome
 StepStatus = ProvisioningStep.Status
+Attempt = StepAttempt.Outcome
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,11 @@ class Lease:
             raise LeaseLost(f"another run took over course {self.course_id}")
 
     def release(self, status: str) -> None:
-        Course.objects.filter(id=self.course_id, run_token=self.token).update(
+        released = Course.objects.filter(id=self.course_id, run_token=self.token).update(
             run_token=None, heartbeat_at=None, status=status, updated_at=timezone.now()
         )
+        if released and status in Course.TERMINAL:  # once per run that ends the course
+            course_finished.send_robust(sender=Course, course_id=self.course_id, status=status)
 
 
 def run_course(course_id: uuid.UUID | str, *, task_id: str = "") -> RunResult:
@@ -128,20 +135,27 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
     # A course with no server yet claims one from the pool in this run (SETUP_DISCORD_SERVER).
     claims_from_pool = not course.discord_guild_id
     try:
-        for step in course.steps.order_by("order"):
-            if step.status in ProvisioningStep.DONE:
-                continue
-            if step.status == StepStatus.FAILED:
-                lease.release(Course.Status.FAILED)
-                return RunResult(Outcome.FAILED)
-            result = _execute(course, step, lease, task_id, claims_from_pool=claims_from_pool)
-            if result is not None:
-                lease.release(
-                    Course.Status.FAILED
-                    if result.outcome == Outcome.FAILED
-                    else Course.Status.IN_PROGRESS
-                )
-                return result
+        # Operations run one after the other, oldest first (at most one is asked at a time).
+        while (operation := _current_operation(course)) is not None:
+            for step in course.steps.filter(operation=operation).order_by("order"):
+                if step.status in ProvisioningStep.DONE:
+                    continue
+                if step.status == StepStatus.FAILED:
+                    _finish_operation(operation, Operation.Status.FAILED)
+                    lease.release(Course.Status.FAILED)
+                    return RunResult(Outcome.FAILED)
+                _start_operation(operation)
+                result = _execute(course, step, lease, task_id, claims_from_pool=claims_from_pool)
+                if result is not None:
+                    if result.outcome == Outcome.FAILED:
+                        _finish_operation(operation, Operation.Status.FAILED)
+                    lease.release(
+                        Course.Status.FAILED
+                        if result.outcome == Outcome.FAILED
+                        else Course.Status.IN_PROGRESS
+                    )
+                    return result
+            _finish_operation(operation, Operation.Status.COMPLETED)
     except LeaseLost:
         logger.warning("course %s: lease lost, leaving it to the run that took over", course_id)
         return RunResult(Outcome.BUSY)
@@ -151,6 +165,7 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
         ProvisioningStep.objects.filter(course_id=course_id, status=StepStatus.IN_PROGRESS).update(
             status=StepStatus.PENDING
         )
+        _interrupt_attempts(course_id=course_id)
         lease.release(Course.Status.IN_PROGRESS)
         system_event_record(
             kind=SystemEvent.Kind.TIME_LIMIT,
@@ -162,6 +177,42 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
         return RunResult(Outcome.DEFERRED, retry_in=1.0)
     lease.release(Course.Status.COMPLETED)
     return RunResult(Outcome.COMPLETED)
+
+
+def _current_operation(course: Course) -> Operation | None:
+    """The oldest operation with a step left to do, read from the steps (the checkpoint)."""
+    orphans = ProvisioningStep.objects.filter(course=course, operation=None)
+    if orphans.exists():  # written without an operation: they are the course's provisioning
+        provision, _ = Operation.objects.get_or_create(course=course, kind=Operation.Kind.PROVISION)
+        orphans.update(operation=provision)
+    return (
+        Operation.objects.filter(course=course)
+        .filter(steps__status__in=(StepStatus.PENDING, StepStatus.IN_PROGRESS, StepStatus.FAILED))
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def _start_operation(operation: Operation | None) -> None:
+    if operation is None or operation.status == Operation.Status.IN_PROGRESS:
+        return
+    Operation.objects.filter(id=operation.id).update(
+        status=Operation.Status.IN_PROGRESS,
+        started_at=Coalesce(F("started_at"), timezone.now()),
+        finished_at=None,
+    )
+    operation.status = Operation.Status.IN_PROGRESS
+
+
+def _finish_operation(operation: Operation | None, status: str) -> None:
+    if operation is None:
+        return
+    Operation.objects.filter(id=operation.id).update(
+        status=status,
+        started_at=Coalesce(F("started_at"), timezone.now()),
+        finished_at=timezone.now(),
+    )
+    operation.status = status
 
 
 def _execute(
@@ -182,18 +233,28 @@ def _execute(
     streak = 0  # attempts in a row without progress
     while True:
         lease.heartbeat()
-        _mark_running(step)
+        attempt = _mark_running(step)
         ctx = StepContext(course=course, step=step, heartbeat=lease.heartbeat)
         try:
-            with audit_scope(
-                course_id=course.id, step=step.name, attempt=step.attempts, task_id=task_id
+            with (
+                audit_scope(
+                    course_id=course.id, step=step.name, attempt=step.attempts, task_id=task_id
+                ),
+                # Shared write budgets serve the oldest (then highest-priority) course first.
+                turn_scope(
+                    priority=course.priority,
+                    since=course.created_at,
+                    label=str(course.id),
+                ),
             ):
                 handler(ctx)
         except StepSkipped as skipped:
+            _finish_attempt(attempt, Attempt.SKIPPED, str(skipped))
             _finish_step(step, StepStatus.SKIPPED, str(skipped))
             return None
         except IntegrationError as exc:
             if exc.permanent:
+                _finish_attempt(attempt, Attempt.FAILED, str(exc))
                 _finish_step(step, StepStatus.FAILED, str(exc))
                 if isinstance(exc, PlatformUnreachableError):
                     _platform_unreachable(course, step, exc, release_server=claims_from_pool)
@@ -201,6 +262,7 @@ def _execute(
             streak = 1 if ctx.progress else streak + 1
             if streak >= settings.PROVISIONING_MAX_ATTEMPTS:
                 message = f"Gave up after {streak} attempts without progress. Last error: {exc}"
+                _finish_attempt(attempt, Attempt.FAILED, str(exc))
                 _finish_step(step, StepStatus.FAILED, message)
                 system_event_record(
                     kind=SystemEvent.Kind.RETRIES_EXHAUSTED,
@@ -212,6 +274,7 @@ def _execute(
             delay = backoff_seconds(streak, exc.retry_after)
             # In-process (no broker) nobody would run a re-scheduled task: wait here instead.
             if delay > settings.PROVISIONING_MAX_INLINE_WAIT_SECONDS and not runs_in_process():
+                _finish_attempt(attempt, Attempt.DEFERRED, str(exc), retry_after=delay)
                 _finish_step(step, StepStatus.PENDING, f"Waiting {delay:.0f}s: {exc}")
                 system_event_record(
                     kind=SystemEvent.Kind.RATE_LIMITED,
@@ -220,19 +283,22 @@ def _execute(
                     severity=SystemEvent.Severity.INFO,
                 )
                 return RunResult(Outcome.DEFERRED, retry_in=delay)
+            _finish_attempt(attempt, Attempt.RETRYING, str(exc), retry_after=delay)
             _note(step, f"Attempt {step.attempts} failed, retrying in {delay:.1f}s: {exc}")
-            lease.heartbeat()
-            time.sleep(delay)
+            _sleep_holding(lease, delay)
             continue
-        except (LeaseLost, SoftTimeLimitExceeded):
+        except (LeaseLost, SoftTimeLimitExceeded) as exc:
+            _finish_attempt(attempt, Attempt.INTERRUPTED, exc.__class__.__name__)
             raise  # not the step's fault: _run hands the course back
         except Exception as exc:  # a bug, not a platform answer: fail loudly, don't loop
             logger.exception("step %s of course %s crashed", step.name, course.id)
+            _finish_attempt(attempt, Attempt.FAILED, f"{exc.__class__.__name__}: {exc}")
             _finish_step(
                 step, StepStatus.FAILED, f"Internal error: {exc.__class__.__name__}: {exc}"
             )
             return RunResult(Outcome.FAILED)
         lease.heartbeat()  # the checkpoint is ours to write only while we hold the course
+        _finish_attempt(attempt, Attempt.SUCCEEDED, "")
         _finish_step(step, StepStatus.COMPLETED, "")
         return None
 
@@ -257,6 +323,20 @@ def _platform_unreachable(
     )
 
 
+def _sleep_holding(lease: Lease, seconds: float) -> None:
+    """Sleep, proving the run alive at least every third of the lease: a wait for a rate limit
+    may outlast ``PROVISIONING_LEASE_SECONDS`` (GitHub's reset is up to an hour away), and a run
+    that falls silent that long is taken for dead and its course handed to another."""
+    step = max(0.05, settings.PROVISIONING_LEASE_SECONDS / 3)
+    deadline = time.monotonic() + seconds
+    while True:
+        lease.heartbeat()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(step, left))
+
+
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     """Exponential backoff with jitter: about base * 2^(attempt-1), never below retry_after."""
     ceiling = settings.PROVISIONING_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
@@ -264,7 +344,7 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def _mark_running(step: ProvisioningStep) -> None:
+def _mark_running(step: ProvisioningStep) -> StepAttempt:
     now = timezone.now()
     ProvisioningStep.objects.filter(id=step.id).update(
         status=StepStatus.IN_PROGRESS,
@@ -273,7 +353,30 @@ def _mark_running(step: ProvisioningStep) -> None:
         finished_at=None,
     )
     step.refresh_from_db(fields=["status", "attempts", "started_at", "finished_at"])
+    # An attempt still RUNNING belongs to a run that died: it is over.
+    StepAttempt.objects.filter(step=step, outcome=Attempt.RUNNING).update(
+        outcome=Attempt.INTERRUPTED, finished_at=now
+    )
+    attempt = StepAttempt.objects.create(step=step, number=step.attempts, started_at=now)
     _changed(step)
+    return attempt
+
+
+def _finish_attempt(
+    attempt: StepAttempt, outcome: str, error: str, *, retry_after: float | None = None
+) -> None:
+    StepAttempt.objects.filter(id=attempt.id).update(
+        outcome=outcome,
+        error=redact_text(error)[:4000],
+        retry_after=retry_after,
+        finished_at=timezone.now(),
+    )
+
+
+def _interrupt_attempts(*, course_id: uuid.UUID | str) -> None:
+    StepAttempt.objects.filter(step__course_id=course_id, outcome=Attempt.RUNNING).update(
+        outcome=Attempt.INTERRUPTED, finished_at=timezone.now()
+    )
 
 
 def _note(step: ProvisioningStep, message: str) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Prefetch
+
 from courses.models import Course
-from provisioning.models import ExternalResource, ProvisioningStep
+from provisioning.models import ExternalResource, Operation, ProvisioningStep, StepAttempt
 
 
 def course_status(*, course: Course) -> dict[str, Any]:
@@ -45,3 +47,60 @@ def course_made(*, course: Course) -> list[ExternalResource]:
             course=course, state=ExternalResource.State.CONFIRMED, kind__in=SHOWN_KINDS
         ).order_by("id")
     )
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def course_operations(*, course: Course) -> list[dict[str, Any]]:
+    """The course's operations, oldest first, each with its steps and every attempt of them."""
+    attempts = Prefetch("attempt_log", queryset=StepAttempt.objects.order_by("number", "id"))
+    steps = Prefetch(
+        "steps", queryset=ProvisioningStep.objects.order_by("order").prefetch_related(attempts)
+    )
+    operations = (
+        Operation.objects.filter(course=course)
+        .select_related("requested_by_key", "requested_by_user")
+        .prefetch_related(steps)
+        .order_by("created_at", "id")
+    )
+    return [
+        {
+            "id": operation.id,
+            "kind": operation.kind,
+            "status": operation.status,
+            "params": operation.params,
+            "requestedBy": {
+                "apiKey": operation.requested_by_key.name if operation.requested_by_key else None,
+                "user": operation.requested_by_user.get_username()
+                if operation.requested_by_user
+                else None,
+            },
+            "createdAt": _iso(operation.created_at),
+            "startedAt": _iso(operation.started_at),
+            "finishedAt": _iso(operation.finished_at),
+            "steps": [
+                {
+                    "stepName": step.name,
+                    "status": step.status,
+                    "lastError": step.last_error or None,
+                    "startedAt": _iso(step.started_at),
+                    "finishedAt": _iso(step.finished_at),
+                    "attempts": [
+                        {
+                            "number": attempt.number,
+                            "outcome": attempt.outcome,
+                            "error": attempt.error or None,
+                            "retryAfter": attempt.retry_after,
+                            "startedAt": _iso(attempt.started_at),
+                            "finishedAt": _iso(attempt.finished_at),
+                        }
+                        for attempt in step.attempt_log.all()
+                    ],
+                }
+                for step in operation.steps.all()
+            ],
+        }
+        for operation in operations
+    ]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from courses.models import Course
 from provisioning.context import StepContext
-from provisioning.handlers import discord, github
+from provisioning.handlers import changes, discord, github
 from provisioning.models import StepName
 
 Handler = Callable[[StepContext], None]
@@ -22,6 +22,8 @@ HANDLERS: dict[str, Handler] = {
     StepName.CREATE_GROUP_REPOS: github.create_repos,
     StepName.SEED_GROUP_CONTENT: github.seed_repos,
     StepName.APPLY_GROUP_BRANCH_PROTECTIONS: github.protect_repos,
+    StepName.RENAME_DISCORD_SERVER: discord.rename_discord_server,
+    StepName.DESCRIBE_GITHUB_REPOS: changes.describe_repos,
 }
 
 # Seeding comes before protection: the branch must exist, and protection would block the commit.
@@ -41,6 +43,15 @@ STEPS: dict[str, tuple[StepName, ...]] = {
         StepName.SEED_GROUP_CONTENT,
         StepName.APPLY_GROUP_BRANCH_PROTECTIONS,
     ),
+}
+
+
+# The steps of the operations that change a course after its provisioning. Adding lab groups
+# reuses the group handlers: they pass over every confirmed resource without a call, so only the
+# new groups' roles, channels and repositories are made.
+CHANGE_STEPS: dict[str, tuple[StepName, ...]] = {
+    "ADD_GROUPS": STEPS[Course.Type.LABORATORY][1:],
+    "RENAME": (StepName.RENAME_DISCORD_SERVER, StepName.DESCRIBE_GITHUB_REPOS),
 }
 
 

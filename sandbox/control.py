@@ -34,7 +34,11 @@ def build_control_router(sandbox: Sandbox) -> Router:
             try:
                 with sandbox.lock:
                     return handler(request)
-            except (ControlError, ValueError, TypeError, KeyError) as exc:
+            except LookupError as exc:
+                if isinstance(exc, KeyError):  # a missing key in a body, not a missing object
+                    return Response(400, {"message": f"missing {exc}"})
+                return Response(404, {"message": str(exc)})
+            except (ControlError, ValueError, TypeError) as exc:
                 return Response(400, {"message": str(exc)})
 
         return wrapper
@@ -87,6 +91,57 @@ def build_control_router(sandbox: Sandbox) -> Router:
         since = int(request.query.get("since", "0"))
         return Response(200, [entry for entry in sandbox.log if entry["id"] > since])
 
+    # -- drift: people changing things behind the app's back ------------------------------------
+    discord = sandbox.platforms["discord"]
+    github = sandbox.platforms["github"]
+
+    @guarded
+    def drop_channel(request: Request) -> Response:
+        discord.staff_delete_channel(request.params["channel_id"])
+        return Response(204)
+
+    @guarded
+    def drop_overwrite(request: Request) -> Response:
+        discord.staff_drop_overwrite(request.params["channel_id"], request.params["overwrite_id"])
+        return Response(204)
+
+    @guarded
+    def drop_role(request: Request) -> Response:
+        discord.staff_delete_role(request.params["guild_id"], request.params["role_id"])
+        return Response(204)
+
+    @guarded
+    def kick_bot(request: Request) -> Response:
+        discord.staff_remove_bot(request.params["guild_id"])
+        return Response(204)
+
+    @guarded
+    def edit_repo(request: Request) -> Response:
+        changes = body(request)
+        unknown = set(changes) - {"name", "private", "archived", "description"}
+        if unknown:
+            raise ControlError(f"unknown repository fields: {', '.join(sorted(unknown))}")
+        repo = github.staff_edit_repo(
+            request.params["owner"],
+            request.params["repo"],
+            new_name=changes.get("name"),
+            private=changes.get("private"),
+            archived=changes.get("archived"),
+            description=changes.get("description"),
+        )
+        return Response(200, repo)
+
+    @guarded
+    def drop_repo(request: Request) -> Response:
+        github.staff_delete_repo(request.params["owner"], request.params["repo"])
+        return Response(204)
+
+    @guarded
+    def drop_protection(request: Request) -> Response:
+        params = request.params
+        github.staff_remove_protection(params["owner"], params["repo"], params["branch"])
+        return Response(204)
+
     router.add("POST", "/reset", reset)
     router.add("PATCH", "/config", configure)
     router.add("POST", "/discord/guilds", create_guild)
@@ -96,6 +151,14 @@ def build_control_router(sandbox: Sandbox) -> Router:
     router.add("DELETE", "/faults", clear_faults)
     router.add("GET", "/state", state)
     router.add("GET", "/requests", requests_log)
+    router.add("DELETE", "/discord/channels/{channel_id}", drop_channel)
+    router.add("DELETE", "/discord/channels/{channel_id}/overwrites/{overwrite_id}", drop_overwrite)
+    router.add("DELETE", "/discord/guilds/{guild_id}/roles/{role_id}", drop_role)
+    router.add("DELETE", "/discord/guilds/{guild_id}/bot", kick_bot)
+    router.add("PATCH", "/github/repos/{owner}/{repo}", edit_repo)
+    router.add("DELETE", "/github/repos/{owner}/{repo}", drop_repo)
+    router.add("DELETE", "/github/repos/{owner}/{repo}/branches/{branch:path}/protection",
+               drop_protection)  # fmt: skip
     return router
 
 

@@ -45,3 +45,34 @@ class SandboxControl:
 
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
         return self._call("GET", f"/requests?since={since}")
+
+    # -- drift: what people do on the platforms behind the app's back -------------------------
+    def delete_channel(self, channel_id: str) -> None:
+        self._call("DELETE", f"/discord/channels/{channel_id}")
+
+    def drop_overwrite(self, channel_id: str, overwrite_id: str) -> None:
+        """Remove one permission overwrite (for a role or a member) from a channel."""
+        self._call("DELETE", f"/discord/channels/{channel_id}/overwrites/{overwrite_id}")
+
+    def delete_role(self, guild_id: str, role_id: str) -> None:
+        self._call("DELETE", f"/discord/guilds/{guild_id}/roles/{role_id}")
+
+    def remove_bot(self, guild_id: str) -> None:
+        """Kick the bot out of a server (its managed role goes with it)."""
+        self._call("DELETE", f"/discord/guilds/{guild_id}/bot")
+
+    def edit_repo(self, full_name: str, **changes: Any) -> dict[str, Any]:
+        """Change a repository as people do on github.com: name, private, archived, description."""
+        return self._call("PATCH", f"/github/repos/{full_name}", changes)
+
+    def rename_repo(self, full_name: str, new_name: str) -> dict[str, Any]:
+        return self.edit_repo(full_name, name=new_name)
+
+    def make_repo_public(self, full_name: str) -> dict[str, Any]:
+        return self.edit_repo(full_name, private=False)
+
+    def delete_repo(self, full_name: str) -> None:
+        self._call("DELETE", f"/github/repos/{full_name}")
+
+    def remove_protection(self, full_name: str, branch: str = "main") -> None:
+        self._call("DELETE", f"/github/repos/{full_name}/branches/{branch}/protection")

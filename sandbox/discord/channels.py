@@ -254,6 +254,13 @@ def update_channel(state: DiscordState, request: Request, body: dict[str, Any]) 
 def delete_channel(state: DiscordState, request: Request, body: Any) -> Response:
     guild, channel = state.channel_for_bot(request.params["channel_id"])
     state.require(state.channel_permissions(guild, channel), perms.MANAGE_CHANNELS)
+    remove_channel(state, guild, channel)
+    state.audit(guild, "CHANNEL_DELETE", channel.id, audit_reason(request))
+    return Response(200, channel.to_json())
+
+
+def remove_channel(state: DiscordState, guild: Guild, channel: Channel) -> None:
+    """Take ``channel`` out of the guild (the bot's call or staff's hand)."""
     del guild.channels[channel.id]
     for child in guild.channels.values():
         if child.parent_id == channel.id:
@@ -264,8 +271,6 @@ def delete_channel(state: DiscordState, request: Request, body: Any) -> Response
         if key.endswith("_channel_id") and value == channel.id:
             guild.settings[key] = None
     state.counters["channels_deleted"] += 1
-    state.audit(guild, "CHANNEL_DELETE", channel.id, audit_reason(request))
-    return Response(200, channel.to_json())
 
 
 # -- overwrites -----------------------------------------------------------------------------------

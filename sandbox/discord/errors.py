@@ -36,6 +36,14 @@ def unknown_member() -> HttpError:
     return discord_error(404, 10007, "Unknown Member")
 
 
+def unknown_role() -> HttpError:
+    return discord_error(404, 10011, "Unknown Role")
+
+
+def invalid_role() -> HttpError:
+    return discord_error(400, 50028, "Invalid Role")
+
+
 def unknown_overwrite() -> HttpError:
     # Also what Discord answers when an overwrite's id is not a role/member of the declared type.
     return discord_error(404, 10009, "Unknown Overwrite")

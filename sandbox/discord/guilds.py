@@ -270,3 +270,37 @@ def create_role(state: DiscordState, request: Request, body: dict[str, Any]) -> 
     state.counters["roles_created"] += 1
     state.audit(guild, "ROLE_CREATE", role.id, audit_reason(request))
     return Response(200, role.to_json())
+
+
+def delete_role(state: DiscordState, request: Request, body: Any) -> Response:
+    """Delete Guild Role: 204. Needs MANAGE_ROLES and a role below the bot's highest one (the
+    owner is exempt). @everyone and a role an integration manages (the bot's own) cannot be
+    deleted: "Invalid Role" (50028). Discord takes the role off its members and removes the
+    overwrites that named it from every channel."""
+    guild = state.guild_for_bot(request.params["guild_id"])
+    state.require(state.guild_permissions(guild), perms.MANAGE_ROLES)
+    role = guild.roles.get(request.params["role_id"])
+    if role is None:
+        raise errors.unknown_role()
+    if role.id == guild.id or role.managed:
+        raise errors.invalid_role()
+    if guild.owner_id != state.bot_id and role.position >= state.top_role_position(guild):
+        raise errors.missing_permissions()
+    remove_role(state, guild, role)
+    state.audit(guild, "ROLE_DELETE", role.id, audit_reason(request))
+    return Response(204)
+
+
+def remove_role(state: DiscordState, guild: Guild, role: Role) -> None:
+    """Take ``role`` out of the guild everywhere it appears (the bot's call or staff's hand)."""
+    del guild.roles[role.id]
+    for other in guild.roles.values():
+        if other.position > role.position:
+            other.position -= 1  # the roles above move down: positions stay contiguous
+    for member in guild.members.values():
+        member.roles = [r for r in member.roles if r != role.id]
+    for channel in guild.channels.values():
+        channel.overwrites.pop(role.id, None)
+    for invite in guild.invites.values():
+        invite.role_ids = [r for r in invite.role_ids if r != role.id]
+    state.counters["roles_deleted"] += 1

@@ -18,7 +18,7 @@ from sandbox.discord.ratelimit import (
     too_many_requests,
 )
 from sandbox.discord.schema import subset_validator
-from sandbox.discord.state import DiscordState, Settings
+from sandbox.discord.state import Channel, DiscordState, Guild, Settings
 from sandbox.http import Request, Response
 
 DiscordHandler = Callable[[DiscordState, Request, Any], Response]
@@ -35,6 +35,7 @@ ROUTES: tuple[tuple[str, str, DiscordHandler, str | None], ...] = (
     ("GET", "/guilds/{guild_id}/members/{user_id}", guilds.get_member, None),
     ("GET", "/guilds/{guild_id}/roles", guilds.list_roles, None),
     ("POST", "/guilds/{guild_id}/roles", guilds.create_role, None),
+    ("DELETE", "/guilds/{guild_id}/roles/{role_id}", guilds.delete_role, None),
     ("GET", "/guilds/{guild_id}/channels", channels.list_channels, None),
     ("POST", "/guilds/{guild_id}/channels", channels.create_channel, None),
     ("GET", "/channels/{channel_id}", channels.get_channel, None),
@@ -167,6 +168,45 @@ class FakeDiscord(Platform):
             f"&guild_id={guild.id}&disable_guild_select=true"
         )
         return data
+
+    # -- people changing things behind the bot's back (drift) ----------------------------------
+    def _staff_find_channel(self, channel_id: str) -> tuple[Guild, Channel]:
+        for guild in self.state.guilds.values():
+            if channel_id in guild.channels:
+                return guild, guild.channels[channel_id]
+        raise LookupError(f"no channel {channel_id}")
+
+    def _staff_find_guild(self, guild_id: str) -> Guild:
+        if guild_id not in self.state.guilds:
+            raise LookupError(f"no guild {guild_id}")
+        return self.state.guilds[guild_id]
+
+    def staff_delete_channel(self, channel_id: str) -> None:
+        """A person deletes a channel in Discord's app."""
+        guild, channel = self._staff_find_channel(channel_id)
+        channels.remove_channel(self.state, guild, channel)
+
+    def staff_drop_overwrite(self, channel_id: str, overwrite_id: str) -> None:
+        """A person removes one permission overwrite (a role or member) from a channel."""
+        _, channel = self._staff_find_channel(channel_id)
+        if channel.overwrites.pop(overwrite_id, None) is None:
+            raise LookupError(f"channel {channel_id} has no overwrite for {overwrite_id}")
+
+    def staff_delete_role(self, guild_id: str, role_id: str) -> None:
+        """A person deletes a role (its overwrites go with it, as in Discord)."""
+        guild = self._staff_find_guild(guild_id)
+        role = guild.roles.get(role_id)
+        if role is None or role.id == guild.id:
+            raise LookupError(f"no deletable role {role_id} in guild {guild_id}")
+        guilds.remove_role(self.state, guild, role)
+
+    def staff_remove_bot(self, guild_id: str) -> None:
+        """A person kicks the bot: its managed role goes too; the guild is unknown to it now."""
+        guild = self._staff_find_guild(guild_id)
+        if guild.members.pop(self.state.bot_id, None) is None:
+            raise LookupError(f"the bot is not in guild {guild_id}")
+        for role in [r for r in guild.roles.values() if r.bot_id == self.state.bot_id]:
+            guilds.remove_role(self.state, guild, role)
 
     # -- what every request goes through --------------------------------------------------------
     def _bucket(self, request: Request) -> tuple[str, str]:

@@ -47,6 +47,7 @@ SERVED_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("POST", "/guilds/{guild_id}/channels"),
     ("GET", "/guilds/{guild_id}/roles"),
     ("POST", "/guilds/{guild_id}/roles"),
+    ("DELETE", "/guilds/{guild_id}/roles/{role_id}"),
     ("GET", "/channels/{channel_id}"),
     ("PATCH", "/channels/{channel_id}"),
     ("DELETE", "/channels/{channel_id}"),

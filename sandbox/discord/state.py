@@ -301,6 +301,7 @@ class DiscordState:
             "channels_created": 0,
             "channels_deleted": 0,
             "roles_created": 0,
+            "roles_deleted": 0,
             "invites_created": 0,
         }
         self.users[self.bot_id] = User(self.bot_id, settings.bot_name, bot=True)

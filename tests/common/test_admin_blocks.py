@@ -128,11 +128,12 @@ def test_the_course_filter_works_on_any_model_with_a_course(model):
 
 def test_the_audit_step_filter_offers_the_registered_steps_in_order():
     from audit.admin import StepFilter
-    from provisioning.steps import STEPS
+    from provisioning.steps import CHANGE_STEPS, STEPS
 
     offered = [name for name, _ in StepFilter(request(), {}, AuditLog, None).lookup_choices]
 
-    expected = list(dict.fromkeys(str(name) for steps in STEPS.values() for name in steps))
+    every = (*STEPS.values(), *CHANGE_STEPS.values())
+    expected = list(dict.fromkeys(str(name) for steps in every for name in steps))
     assert offered == expected
 
 

@@ -1,0 +1,90 @@
+"""JSON of the change endpoints and of a course's operations (camelCase, like the rest).
+
+Input serializers check the shape only; the rules are ``courses.changes``'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from api.fields import StrictCharField, StrictInputSerializer, StrictListField
+from courses.api.serializers import LabGroupInputSerializer
+from courses.models import MAX_LAB_GROUPS
+from courses.services import SNOWFLAKE_PATTERN
+from provisioning.models import Operation, ProvisioningStep, StepAttempt
+from provisioning.steps import HANDLERS
+
+
+class CourseChangeInputSerializer(StrictInputSerializer):
+    """One change per request: a new name, or another Discord server."""
+
+    name = StrictCharField(
+        required=False,
+        documented={"minLength": 1, "maxLength": 100},
+        help_text="Renames the course and its Discord server (a RENAME operation); the "
+        "repositories keep their names. The course must be COMPLETED.",
+    )
+    discordGuildId = StrictCharField(
+        required=False,
+        allow_blank=True,
+        documented={"pattern": f"^({SNOWFLAKE_PATTERN.pattern})?$"},
+        help_text="Rebinds a FAILED course in which nothing was made in Discord yet to this "
+        "server (empty: the next pool server), and retries it.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if len(attrs) != 1:
+            raise serializers.ValidationError(
+                {"body": ["Send exactly one of name and discordGuildId."]}
+            )
+        return attrs
+
+
+class LabGroupsAddInputSerializer(StrictInputSerializer):
+    labGroups = StrictListField(
+        child=LabGroupInputSerializer(),
+        documented={"minItems": 1, "maxItems": MAX_LAB_GROUPS},
+        help_text="The groups to add; numbers and names unique with the existing groups.",
+    )
+
+
+# --- output (documentation of provisioning.selectors.course_operations) -----------------------
+
+
+class StepAttemptSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=StepAttempt.Outcome.choices)
+    error = serializers.CharField(allow_null=True)
+    retryAfter = serializers.FloatField(
+        allow_null=True, help_text="Seconds waited before the next attempt."
+    )
+    startedAt = serializers.DateTimeField()
+    finishedAt = serializers.DateTimeField(allow_null=True)
+
+
+class OperationStepSerializer(serializers.Serializer):
+    stepName = serializers.ChoiceField(choices=sorted(HANDLERS))
+    status = serializers.ChoiceField(choices=ProvisioningStep.Status.choices)
+    lastError = serializers.CharField(allow_null=True)
+    startedAt = serializers.DateTimeField(allow_null=True)
+    finishedAt = serializers.DateTimeField(allow_null=True)
+    attempts = StepAttemptSerializer(many=True)
+
+
+class RequestedBySerializer(serializers.Serializer):
+    apiKey = serializers.CharField(allow_null=True, help_text="The API key's name.")
+    user = serializers.CharField(allow_null=True, help_text="The staff member's username.")
+
+
+class OperationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Operation.Kind.choices)
+    status = serializers.ChoiceField(choices=Operation.Status.choices)
+    params = serializers.DictField()
+    requestedBy = RequestedBySerializer(help_text="Both null: the command line.")
+    createdAt = serializers.DateTimeField()
+    startedAt = serializers.DateTimeField(allow_null=True)
+    finishedAt = serializers.DateTimeField(allow_null=True)
+    steps = OperationStepSerializer(many=True)

@@ -1,0 +1,147 @@
+"""``manage.py course ACTION COURSE_ID``: change a course, and list its operations.
+
+- ``rebind COURSE_ID --discord-guild-id ID``: a FAILED course in which nothing exists in Discord
+  yet is bound to another server (``""``: the next pool server) and retried;
+- ``add-group COURSE_ID --group NAME [--group NAME ...]``: lab groups added to a COMPLETED
+  laboratory, numbered after its last group; only their resources are made;
+- ``rename COURSE_ID --name NAME``: the course and its Discord server renamed;
+- ``operations COURSE_ID``: its operations, their steps and every attempt.
+
+Thin: the services of ``courses.changes`` do the work. Like ``provision_course``, without a broker
+the command waits for the run (this process is the worker); ``--wait`` shows the operation's
+steps as they advance. Exits non-zero when the operation FAILED or was refused.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from config.celery import BACKGROUND, CELERY, execution_mode
+from courses.changes import course_add_groups, course_rebind, course_rename
+from courses.models import Course
+from courses.services import CourseConflictError, LabGroupInput
+from provisioning.background import background_wait
+from provisioning.management.commands.provision_course import _messages, _quiet_celery
+from provisioning.management.progress import StepProgress
+from provisioning.models import Operation
+from provisioning.selectors import course_operations
+from provisioning.services import CourseBusyError, NothingToRetryError
+
+POLL_SECONDS = 0.5
+
+
+class Command(BaseCommand):
+    help = "Change a course (rebind, add-group, rename) or list its operations."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        rebind = actions.add_parser("rebind", help="Bind a failed course to another server.")
+        rebind.add_argument(
+            "--discord-guild-id",
+            required=True,
+            help='The server\'s id; "" to take the next pool server.',
+        )
+        add = actions.add_parser("add-group", help="Add lab groups to a laboratory.")
+        add.add_argument(
+            "--group", action="append", required=True, metavar="NAME", help="Repeat for more."
+        )
+        rename = actions.add_parser("rename", help="Rename a course and its Discord server.")
+        rename.add_argument("--name", required=True)
+        listing = actions.add_parser("operations", help="List the course's operations.")
+        for sub in (rebind, add, rename, listing):
+            sub.add_argument("course_id", metavar="COURSE_ID")
+            sub.add_argument("--json", action="store_true", help="Print the operations as JSON.")
+        for sub in (rebind, add, rename):
+            sub.add_argument("--wait", action="store_true", help="Follow the steps until done.")
+            sub.add_argument("--timeout", type=float, default=900.0, help="Seconds to wait.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        course = _course(options["course_id"])
+        if options["action"] == "operations":
+            self._print(course, options["json"])
+            return
+        mode = execution_mode()
+        with _quiet_celery():
+            operation = self._start(course, options)
+            if options["wait"] or mode != CELERY:
+                self._follow(course, operation, mode, options)
+        course.refresh_from_db()
+        self._print(course, options["json"], only=operation)
+        operation.refresh_from_db()
+        if operation.status == Operation.Status.FAILED:
+            failed = operation.steps.filter(status="FAILED").first()
+            detail = f"{failed.name}: {failed.last_error}" if failed else "see its steps"
+            raise CommandError(f"Course {course.id}: {operation.kind} FAILED at {detail}")
+
+    def _start(self, course: Course, options: dict[str, Any]) -> Operation:
+        try:
+            if options["action"] == "rebind":
+                course_rebind(course=course, discord_guild_id=options["discord_guild_id"])
+                return course.operations.get(kind=Operation.Kind.PROVISION)
+            if options["action"] == "add-group":
+                last = max(course.lab_groups.values_list("number", flat=True), default=0)
+                groups = [
+                    LabGroupInput(name=name, number=number)
+                    for number, name in enumerate(options["group"], start=last + 1)
+                ]
+                return course_add_groups(course=course, groups=groups)
+            operation = course_rename(course=course, name=options["name"])
+        except ValidationError as exc:
+            raise CommandError(_messages(exc)) from exc
+        except (CourseConflictError, CourseBusyError, NothingToRetryError) as exc:
+            raise CommandError(str(exc)) from exc
+        if operation is None:
+            raise CommandError(f"Course {course.id} is already named {options['name']!r}.")
+        return operation
+
+    def _follow(
+        self, course: Course, operation: Operation, mode: str, options: dict[str, Any]
+    ) -> None:
+        """Wait until the course's run ends, showing the operation's steps if asked."""
+        progress = None
+        if options["wait"] and not options["json"]:
+            progress = StepProgress(self.stdout, live=self.stdout.isatty())
+        deadline = time.monotonic() + options["timeout"]
+        while True:
+            course.refresh_from_db()
+            if progress is not None:
+                progress.update(operation.steps.order_by("order"))
+            if course.status in Course.TERMINAL:
+                break
+            if time.monotonic() > deadline:
+                raise CommandError(f"Course {course.id} still {course.status}.")
+            time.sleep(POLL_SECONDS)
+        if mode == BACKGROUND:
+            background_wait(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _print(self, course: Course, as_json: bool, only: Operation | None = None) -> None:
+        operations = course_operations(course=course)
+        if only is not None:
+            operations = [o for o in operations if o["id"] == only.id]
+        if as_json:
+            self.stdout.write(json.dumps(operations, indent=2))
+            return
+        for operation in operations:
+            self.stdout.write(
+                f"{operation['kind']} {operation['status']}  asked {operation['createdAt']}"
+            )
+            for step in operation["steps"]:
+                self.stdout.write(f"  {step['stepName']:<32} {step['status']}")
+                for attempt in step["attempts"]:
+                    error = f" - {attempt['error']}" if attempt["error"] else ""
+                    self.stdout.write(
+                        f"    attempt {attempt['number']}: {attempt['outcome']}{error}"
+                    )
+
+
+def _course(course_id: str) -> Course:
+    try:
+        return Course.objects.get(id=uuid.UUID(course_id))
+    except (ValueError, Course.DoesNotExist) as exc:
+        raise CommandError(f"No course with id {course_id!r}.") from exc
