@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from api.exceptions import json_error
 
 # The paths the API owns (the NestJS contract puts them at the root, beside /admin/).
-API_PREFIXES = ("/courses", "/health", "/api/")
+API_PREFIXES = ("/courses", "/imports", "/health", "/api/", "/webhooks", "/metrics")
 
 
 def is_api_path(path: str) -> bool:

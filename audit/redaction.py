@@ -16,11 +16,16 @@ def _secret_values() -> list[str]:
     return [value for value in values if value and len(value) >= 6]
 
 
+# Secrets no setting holds: GitHub's short-lived tokens (an App installation's ``ghs_...``, in the
+# answer that grants it) and JWTs (a GitHub App's signed assertion).
+_TOKEN_SHAPES = re.compile(r"\bgh[opsur]_[A-Za-z0-9_]{16,}|\beyJ[\w-]+\.[\w-]+\.[\w-]+")
+
+
 def redact_text(text: str) -> str:
-    """Replace any configured secret that appears verbatim in ``text``."""
+    """Replace any configured secret, or GitHub token or JWT, that appears in ``text``."""
     for secret in _secret_values():
         text = text.replace(secret, REDACTED)
-    return text
+    return _TOKEN_SHAPES.sub(REDACTED, text)
 
 
 def redact(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""API throughput and latency: POST /courses and GET /courses/{id}/status at 1, 10 and 50 clients.
+"""API throughput and latency: POST /courses, GET /courses/{id}/status and, as the baseline of the
+same run, GET /health, at 1, 10 and 50 clients.
 
 What runs:
 - A scratch database ``<NAME>_api_bench`` is created on the PostgreSQL server of ``DATABASE_URL``
@@ -218,6 +219,13 @@ def main() -> None:
                     expected=200,
                 )
                 print(row("GET /courses/{id}/status", clients, result))
+            # The baseline of this machine and run: a request that does almost nothing (the
+            # health check's one query and broker ping), through the same server and clients.
+            for clients in LEVELS:
+                result, _ = measure(
+                    clients, lambda i: request("GET", f"{base}/health", key), expected=200
+                )
+                print(row("GET /health (baseline)", clients, result))
     finally:
         drop_database(admin, db_url)
 

@@ -3,7 +3,11 @@
 Provisions a lecture course and a laboratory course with four groups against the in-process
 sandbox, counting the requests the fake Discord and GitHub received (GET = read, anything else =
 write), then runs both again with every step reset to PENDING, as a redelivered or retried task
-would. Prints figures; asserts nothing. Usage: ``make bench-calls`` (SQLite in a temporary file).
+would. Then the same two courses again, in another semester, with
+``GITHUB_PROTECTION_MODE=ruleset``: one organization ruleset per semester replaces one
+protection write per repository, so GitHub sees 4 writes per repository (create, tree,
+commit, ref) plus one per semester. Prints figures; asserts nothing.
+Usage: ``make bench-calls`` (SQLite in a temporary file).
 """
 
 from __future__ import annotations
@@ -45,12 +49,15 @@ def count(log: list[dict]) -> Counter:
 
 def main() -> None:
     call_command("migrate", verbosity=0)
+    # The embedded default runs in background threads: course_create would return before the
+    # run, and the count would miss it. Inline, the run is over when course_create returns.
+    settings.PROVISIONING_EXECUTION = "inline"
     with RunningSandbox() as sandbox:
         settings.DISCORD_API_URL = sandbox.discord_api_url
         settings.GITHUB_API_URL = sandbox.github_api_url
         control = SandboxControl(sandbox.url)
         control.create_org(settings.GITHUB_ORG, plan="team")
-        for number in range(2):
+        for number in range(4):
             guild = control.create_guild(name=f"Bench server {number}")
             discord_server_add(guild_id=guild["id"], name=guild["name"])
 
@@ -65,23 +72,29 @@ def main() -> None:
                 },
             ),
         ]
-        for label, kwargs in cases:
-            seen = len(control.requests())
-            course = course_create(name=f"Bench {label}", semester="2026-fall", **kwargs)
-            first = count(control.requests(since=seen))
-            course.steps.update(status="PENDING")
-            Course.objects.filter(id=course.id).update(status="PENDING")
-            seen = len(control.requests())
-            run_course(course.id)
-            again = count(control.requests(since=seen))
-            rows.append((label, first, again))
+        for mode, semester in (("branch", "2026-fall"), ("ruleset", "2027-spring")):
+            settings.GITHUB_PROTECTION_MODE = mode
+            for label, kwargs in cases:
+                seen = len(control.requests())
+                course = course_create(name=f"Bench {label}", semester=semester, **kwargs)
+                first = count(control.requests(since=seen))
+                course.steps.update(status="PENDING")
+                Course.objects.filter(id=course.id).update(status="PENDING")
+                seen = len(control.requests())
+                run_course(course.id)
+                again = count(control.requests(since=seen))
+                rows.append((mode, label, first, again))
 
-    print(f"{'course':<22} {'run':<8} {'discord r/w':>12} {'github r/w':>12}")
-    for label, first, again in rows:
+    print(f"{'protection':<11} {'course':<22} {'run':<8} {'discord r/w':>12} {'github r/w':>12}")
+    for mode, label, first, again in rows:
         for run, figures in (("first", first), ("re-run", again)):
             discord = f"{figures['discord', 'read']}/{figures['discord', 'write']}"
             github = f"{figures['github', 'read']}/{figures['github', 'write']}"
-            print(f"{label:<22} {run:<8} {discord:>12} {github:>12}")
+            print(f"{mode:<11} {label:<22} {run:<8} {discord:>12} {github:>12}")
+    print(
+        "ruleset mode: the semester's first course also writes its ruleset (one write per "
+        "semester); every repository takes 4 GitHub writes."
+    )
 
 
 if __name__ == "__main__":

@@ -16,12 +16,15 @@ What runs:
 :func:`bound` is the least wall time the sandbox's limits allow (the derivation, and why the
 budget keeps a margin under the limit, are in docs/benchmarks.md, with past figures).
 
-Prints: wall time (first POST to last course COMPLETED), the bound, their ratio, reads and writes
+Prints: wall time (first POST to last course COMPLETED), the bound, their ratio; the mean time
+for a course to be ready (first POST to its COMPLETED) against the best possible schedule's mean
+(:func:`best_ready`: the courses served in the order they were created, each as early as the
+sandbox's window allows; the shortest-first schedule's mean too, for reference); reads and writes
 per course type (from the audit log, whose rows carry the course) against the minimum the steps
 need, the 429s and secondary-limit answers the sandbox gave; writes
 ``artifacts/bench/provisioning.png``: completed courses and GitHub writes over time against the
-best possible curves, and the sandbox's request log beside it (``provisioning-requests.json``,
-times in ``t`` from the first POST). Asserts nothing.
+best possible curves (in creation order, and shortest first), and the sandbox's request log
+beside it (``provisioning-requests.json``, times in ``t`` from the first POST). Asserts nothing.
 Usage: ``DATABASE_URL=postgres://... make bench``.
 """
 
@@ -50,15 +53,21 @@ sys.path.insert(0, str(ROOT))
 LECTURES, LABORATORIES, GROUPS = 40, 10, 4
 LATENCY_MS = 50
 GITHUB_LIMIT, GITHUB_WINDOW = 20, 10.0  # the sandbox's secondary limit
-GITHUB_WRITE_BUDGET = "19/10"  # ours: one under it
-# Writes at least this far apart: 20 writes span at least 10.5 s of booked time, so a request
-# may arrive up to 0.5 s late (a busy CPU) without making 20 in any 10 s at the sandbox.
-GITHUB_SECONDS_BETWEEN_WRITES = "0.5"
+GITHUB_WRITE_BUDGET = "20/10.5"  # ours: the sandbox's count, over a window 0.5 s longer
+# With the budget, any 21 writes span at least 10.5 s of booked time, so a request may arrive
+# up to 0.5 s late (a busy CPU) without making 21 in any 10 s at the sandbox. Writes at least
+# this far apart: the oldest course, back from its reads, takes the next slot (docs/benchmarks.md).
+GITHUB_SECONDS_BETWEEN_WRITES = "0.4"
 DISCORD_GLOBAL = 50  # the sandbox's global limit per second (its default)
 WORKERS, CONCURRENCY = 2, 4
 CLIENTS = 5  # threads posting the courses
 MAX_SECONDS = 900.0  # give up waiting after this long
 ORG = "bench-university"
+# BENCH_ORGS=2: the same batch split over two organizations, each with its GitHub App
+# installation and so its own budgets (every other course names the second one). The bound
+# printed stays the one-organization bound: compare the wall time with a BENCH_ORGS=1 run.
+ORGS = int(os.environ.get("BENCH_ORGS", "1"))
+SECOND_ORG = "bench-physics"
 PLOT = ROOT / "artifacts" / "bench" / "provisioning.png"
 REQUEST_LOG = PLOT.with_name("provisioning-requests.json")  # the sandbox's log, for a closer look
 
@@ -104,8 +113,14 @@ def bound() -> Bound:
         lead=LEAD_CALLS * LATENCY_MS / 1000,
         github=(math.ceil(writes / GITHUB_LIMIT) - 1) * GITHUB_WINDOW,
         discord=discord / DISCORD_GLOBAL,
-        budget=(math.ceil(writes / int(budget_limit)) - 1) * float(budget_window),
+        budget=_paced(writes - 1, int(budget_limit), float(budget_window)),
     )
+
+
+def _paced(k: int, limit: int, window: float) -> float:
+    """When our budget lets write ``k`` (from 0) go at the earliest: ``limit`` per ``window``,
+    ``GITHUB_SECONDS_BETWEEN_WRITES`` apart within a window."""
+    return k // limit * window + k % limit * float(GITHUB_SECONDS_BETWEEN_WRITES)
 
 
 def best_writes(t: float, b: Bound) -> int:
@@ -124,9 +139,23 @@ def best_completed(t: float, b: Bound) -> int:
     return lectures + (min(LABORATORIES, rest // laboratory) if lectures == LECTURES else 0)
 
 
+def best_ready(kinds: list[str], created: list[float], b: Bound) -> list[float]:
+    """The earliest each course can be ready, courses served in the given order: course k needs
+    the writes of every course before it and its own, at most ``GITHUB_LIMIT`` per window, and
+    cannot start before it was created (``created``: seconds after the first POST)."""
+    ready, writes = [], 0
+    for kind, at in zip(kinds, created, strict=True):
+        writes += MINIMUM[kind][3]
+        window = (writes - 1) // GITHUB_LIMIT * GITHUB_WINDOW
+        ready.append(b.lead + max(at, window))
+    return ready
+
+
 # -- the run -----------------------------------------------------------------------------------
 def course_body(number: int) -> dict[str, Any]:
     body: dict[str, Any] = {"name": f"Bench course {number}", "semester": "2026-fall"}
+    if ORGS == 2 and number % 2:
+        body["githubOrg"] = SECOND_ORG
     if number % 5 == 4:
         groups = [{"name": f"Group {n}", "number": n} for n in range(1, GROUPS + 1)]
         return {**body, "type": "LABORATORY", "labGroups": groups}
@@ -201,6 +230,7 @@ def run(db_url: str, broker: str) -> None:
         control.configure(
             github={"secondary_limit": {"requests": GITHUB_LIMIT, "window": GITHUB_WINDOW}}
         )
+        app_env = _github_app(control) if ORGS == 2 else {}
         guilds = [control.create_guild(name=f"Staff server {n}") for n in range(50)]
         DiscordServer.objects.bulk_create(
             DiscordServer(guild_id=guild["id"], name=guild["name"]) for guild in guilds
@@ -225,6 +255,7 @@ def run(db_url: str, broker: str) -> None:
             "API_THROTTLE_RATE": "",
             "API_MAX_ACTIVE_COURSES_PER_KEY": "0",
             "LOG_LEVEL": "WARNING",
+            **app_env,
         }
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -269,6 +300,25 @@ def run(db_url: str, broker: str) -> None:
     report(ids, statuses, posted, started, finished, state, received, logs)
 
 
+def _github_app(control: Any) -> dict[str, str]:
+    """Install a GitHub App (a key pair made here) on both organizations; the workers' env."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    control.create_org(SECOND_ORG, plan="team")
+    control.configure(github={"app": {"id": 4242, "public_key": public.decode()}})
+    return {"GITHUB_APP_ID": "4242", "GITHUB_APP_PRIVATE_KEY": private}
+
+
 def wait_settled(ids: list[str], started: float) -> float:
     from courses.models import Course
 
@@ -298,7 +348,11 @@ def report(
     from audit.models import AuditLog
     from courses.models import Course
 
-    courses = list(Course.objects.filter(id__in=ids).values("id", "type", "status", "updated_at"))
+    courses = list(
+        Course.objects.filter(id__in=ids)
+        .order_by("created_at")
+        .values("id", "type", "status", "created_at", "updated_at")
+    )
     outcome = Counter(course["status"] for course in courses)
     completed = sorted(
         course["updated_at"].timestamp() - started
@@ -322,7 +376,22 @@ def report(
         f"{b.discord:.0f} s ({b.discord_calls} calls, {DISCORD_GLOBAL}/s); our budget "
         f"{GITHUB_WRITE_BUDGET} alone: {b.lead + b.budget:.1f} s"
     )
-    print(f"ratio wall / bound:                        {wall / b.total:8.3f}   (goal < 1.15)")
+    print(f"ratio wall / bound:                        {wall / b.total:8.3f}   (goal <= 1.10)")
+    created = [course["created_at"].timestamp() - started for course in courses]
+    in_order = best_ready([course["type"] for course in courses], created, b)
+    shortest = best_ready(
+        sorted((course["type"] for course in courses), key=lambda kind: MINIMUM[kind][3]),
+        [0.0] * len(courses),
+        b,
+    )
+    mean = sum(completed) / len(completed) if completed else float("nan")
+    best_mean, shortest_mean = sum(in_order) / len(in_order), sum(shortest) / len(shortest)
+    print(
+        f"mean ready time: {mean:6.1f} s; best possible in creation order {best_mean:.1f} s, "
+        f"shortest first {shortest_mean:.1f} s"
+    )
+    print(f"ratio mean ready / best mean:              {mean / best_mean:8.3f}   (goal <= 1.15)")
+    print(f"ratio mean ready / shortest-first mean:    {mean / shortest_mean:8.3f}")
 
     kinds = {str(course["id"]): course["type"] for course in courses}
     per_type: dict[str, Counter[str]] = {kind: Counter() for kind in MINIMUM}
@@ -383,10 +452,17 @@ def report(
     REQUEST_LOG.write_text(
         json.dumps([{**entry, "t": entry["time"] - started} for entry in log], default=str)
     )
-    plot(completed, writes, b, wall)
+    plot(completed, writes, b, wall, sorted(in_order), mean / best_mean)
 
 
-def plot(completed: list[float], writes: list[float], b: Bound, wall: float) -> None:
+def plot(
+    completed: list[float],
+    writes: list[float],
+    b: Bound,
+    wall: float,
+    best: list[float],
+    mean_ratio: float,
+) -> None:
     try:
         import matplotlib
 
@@ -399,11 +475,13 @@ def plot(completed: list[float], writes: list[float], b: Bound, wall: float) -> 
     grid = [end * i / 2000 for i in range(2001)]
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
     top.step(completed, range(1, len(completed) + 1), where="post", label="completed (measured)")
-    top.plot(grid, [best_completed(t, b) for t in grid], "--", label="best possible")
+    top.step(best, range(1, len(best) + 1), "--", where="post", label="best, in creation order")
+    top.plot(grid, [best_completed(t, b) for t in grid], ":", label="best, shortest first")
     top.axvline(b.total, color="grey", linewidth=0.8, label=f"bound {b.total:.0f} s")
     top.set_ylabel("courses completed")
     top.set_title(
-        f"{LECTURES + LABORATORIES} courses: wall {wall:.0f} s, ratio {wall / b.total:.2f}"
+        f"{LECTURES + LABORATORIES} courses: wall {wall:.0f} s, ratio {wall / b.total:.2f}; "
+        f"mean ready / best mean {mean_ratio:.2f}"
     )
     top.legend(loc="upper left")
     bottom.step(writes, range(1, len(writes) + 1), where="post", label="GitHub writes (measured)")

@@ -52,3 +52,10 @@ def schedule_recovery(sender: Celery, **kwargs: object) -> None:
         ),
         name="recover stalled courses",
     )
+    # Webhook deliveries whose next attempt is due (webhooks.dispatch).
+    every = settings.WEBHOOK_SWEEP_SECONDS
+    sender.add_periodic_task(
+        every,
+        sender.signature("webhooks.tasks.deliver_due_webhooks", options={"expires": every}),
+        name="deliver due webhooks",
+    )

@@ -12,16 +12,20 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.health import HealthView
+from api.metrics import MetricsView
 from api.views import not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("courses.api.urls")),
+    path("", include("imports.api.urls")),
+    path("", include("webhooks.api.urls")),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("health", HealthView.as_view(), name="health"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Anything else under the API's prefixes: a JSON 404, in DEBUG too.
-    re_path(r"^(?:courses|health|api)(?:/.*)?$", not_found),
+    re_path(r"^(?:courses|imports|health|api|webhooks|metrics)(?:/.*)?$", not_found),
 ]
 
 # The admin's and /api/docs' assets (Swagger UI from drf-spectacular-sidecar: no CDN). In DEBUG

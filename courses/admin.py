@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.forms import BaseInlineFormSet, ModelForm
@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from api.exceptions import LimitExceeded
 from audit.models import AuditLog
 from common.admin_blocks import (
     ReadOnlyFieldsMixin,
@@ -42,10 +43,17 @@ from common.admin_blocks import (
 )
 from config.celery import CELERY, execution_mode
 from courses.admin_forms import COURSE_FIELDS, CourseAddForm, LabGroupFormSet, lab_group_inputs
+from courses.api.caps import active_courses_cap, course_owner
+from courses.changes import course_rebind, course_rebindable
 from courses.models import Course, LabGroup
-from courses.services import course_create
-from provisioning.admin_blocks import ResourceColumns, StepColumns
-from provisioning.models import ExternalResource, JobExecution, ProvisioningStep
+from courses.services import CourseConflictError, course_create
+from provisioning.admin_blocks import (
+    OPERATION_PREFETCH,
+    OperationColumns,
+    ResourceColumns,
+    StepColumns,
+)
+from provisioning.models import ExternalResource, JobExecution, Operation, ProvisioningStep
 from provisioning.selectors import failed_step
 from provisioning.services import CourseBusyError, NothingToRetryError, provisioning_retry
 
@@ -147,6 +155,48 @@ class ExternalResourceInline(ResourceColumns, CoursePartInline):
         return super().get_queryset(request).select_related("lab_group", "course")
 
 
+class CourseRebindForm(ModelForm):
+    """An existing course's page: its Discord server, editable while it can be rebound.
+
+    The rebind happens in clean(), through the service, so that a refusal shows on the field;
+    the admin's transaction holds it, and its run starts once the page's save commits.
+    """
+
+    class Meta:
+        model = Course
+        fields = ("discord_guild_id",)
+
+    def clean_discord_guild_id(self) -> str:
+        value = (self.cleaned_data.get("discord_guild_id") or "").strip()
+        if "discord_guild_id" not in self.changed_data:
+            return value
+        try:
+            course_rebind(course=self.instance, discord_guild_id=value)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict.get("discord_guild_id", exc.messages)) from exc
+        except (CourseConflictError, CourseBusyError, NothingToRetryError) as exc:
+            raise ValidationError(str(exc)) from exc
+        return value
+
+
+class OperationInline(OperationColumns, CoursePartInline):
+    """Provisioning and every change after it, each step with all its attempts."""
+
+    model = Operation
+    verbose_name_plural = "Operations (each step with every attempt)"
+    fields = ("kind", "status_badge", "asked_by", "created", "finished", "steps_and_attempts")
+    created = time_column("created_at", description="asked", with_seconds=True)
+    finished = time_column("finished_at", description="finished", with_seconds=True)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Operation]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("requested_by_key", "requested_by_user")
+            .prefetch_related(*OPERATION_PREFETCH)
+        )
+
+
 @dataclass(frozen=True)
 class AuditRow:
     """One line of the course page's "latest external calls" table."""
@@ -207,7 +257,7 @@ class CourseAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
                     "fields": (
                         ("name", "semester", "type"),
                         ("status_badge", "progress"),
-                        "discord_guild_id",
+                        ("priority", "discord_guild_id", "github_org"),
                         ("created_at", "updated_at"),
                     )
                 },
@@ -215,13 +265,23 @@ class CourseAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
         ]
 
     def get_editable_fields(self, request: HttpRequest, obj: Course | None = None) -> tuple:
-        # A new course is typed in; an existing one is only shown (see the module docstring).
-        return COURSE_FIELDS if obj is None else ()
+        # A new course is typed in; an existing one is only shown (see the module docstring),
+        # but for its Discord server while it can still be rebound (courses.changes).
+        if obj is None:
+            return COURSE_FIELDS
+        return ("discord_guild_id",) if course_rebindable(course=obj) else ()
+
+    def get_form(
+        self, request: HttpRequest, obj: Course | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is not None:
+            kwargs["form"] = CourseRebindForm
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_inlines(self, request: HttpRequest, obj: Course | None) -> list:
         if obj is None:
             return [LabGroupAddInline]
-        return [LabGroupInline, ProvisioningStepInline, ExternalResourceInline]
+        return [LabGroupInline, ProvisioningStepInline, OperationInline, ExternalResourceInline]
 
     def get_formset_kwargs(
         self, request: HttpRequest, obj: Course, inline: Any, prefix: str
@@ -237,8 +297,9 @@ class CourseAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
         return False  # see the module docstring
 
     def save_model(self, request: HttpRequest, obj: Course, form: ModelForm, change: bool) -> None:
-        # Nothing of an existing course is editable; a new one is created in save_related(),
-        # the first place where both the course form and its lab groups are at hand.
+        # A new course is created in save_related(), the first place where both the course form
+        # and its lab groups are at hand. Of an existing one only the server can change: the
+        # form's clean() rebound it already, so that a refusal shows on the field.
         return
 
     def save_related(
@@ -248,7 +309,9 @@ class CourseAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
         formsets: list[BaseInlineFormSet],
         change: bool,
     ) -> None:
-        if change:
+        if change:  # only the server changed, rebound by the form: nothing else to save
+            for formset in formsets:
+                formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             return
         groups = [g for fs in formsets if fs.model is LabGroup for g in lab_group_inputs(fs)]
         data = form.cleaned_data
@@ -260,6 +323,8 @@ class CourseAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
             type=data["type"],
             lab_groups=groups,
             discord_guild_id=data.get("discord_guild_id") or "",
+            github_org=data.get("github_org") or "",
+            priority=data.get("priority") or Course.Priority.NORMAL,
             created_by_user=request.user if isinstance(request.user, User) else None,
         )
         # The admin goes on with form.instance (history entry, redirect): make it that course,
@@ -339,6 +404,8 @@ class CourseAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
             "failed_step": failed_step(course=course) if failed else None,
             "can_retry": failed and self.has_change_permission(request, course),
             "retry_url": reverse("admin:courses_course_retry", args=[quote(course.pk)]),
+            # The calls are the audit log's: shown to those who may read it, as in the API.
+            "show_audit": request.user.has_perm("audit.view_auditlog"),
             "recent_audit": [
                 AuditRow(
                     url=reverse("admin:audit_auditlog_change", args=[entry.pk]),
@@ -386,12 +453,18 @@ class CourseAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
         busy: list[Course] = []
         idle: list[Course] = []
         for course in courses:
+            owner_key, owner_user = course_owner(course=course)
             try:
-                provisioning_retry(course=course)
+                # A retry makes the course active again: it counts against its owner's cap,
+                # here as in the API.
+                with active_courses_cap(api_key=owner_key, user=owner_user):
+                    provisioning_retry(course=course)
             except CourseBusyError:
                 busy.append(course)
             except NothingToRetryError:
                 idle.append(course)
+            except LimitExceeded as exc:
+                self.message_user(request, f"{course} not retried: {exc.detail}", messages.ERROR)
             else:
                 retried.append(course)
         if retried:

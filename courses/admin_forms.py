@@ -24,7 +24,7 @@ from courses.services import (
     course_validate,
 )
 
-COURSE_FIELDS = ("name", "semester", "type", "discord_guild_id")
+COURSE_FIELDS = ("name", "semester", "type", "discord_guild_id", "github_org", "priority")
 
 
 def course_errors(
@@ -34,6 +34,7 @@ def course_errors(
     type: str,
     lab_groups: Iterable[LabGroupInput] = (),
     discord_guild_id: str = "",
+    github_org: str = "",
 ) -> dict[str, list[str]]:
     """What ``course_validate`` finds wrong, per field; empty when the course is valid."""
     try:
@@ -43,6 +44,7 @@ def course_errors(
             type=type,
             lab_groups=lab_groups,
             discord_guild_id=discord_guild_id,
+            github_org=github_org,
         )
     except ValidationError as exc:
         return exc.message_dict
@@ -50,6 +52,14 @@ def course_errors(
 
 
 class CourseAddForm(forms.ModelForm):
+    # Not required: a form sent without it (a script, an older page) gets the default.
+    priority = forms.ChoiceField(
+        choices=Course.Priority.choices,
+        required=False,
+        initial=Course.Priority.NORMAL,
+        help_text="Who goes first when courses wait for the platforms' rate limits.",
+    )
+
     class Meta:
         model = Course
         fields = COURSE_FIELDS
@@ -62,6 +72,7 @@ class CourseAddForm(forms.ModelForm):
             semester=cleaned.get("semester") or "",
             type=cleaned.get("type") or "",
             discord_guild_id=cleaned.get("discord_guild_id") or "",
+            github_org=cleaned.get("github_org") or "",
         )
         # The groups are not known here: LabGroupFormSet reports on them.
         errors.pop("lab_groups", None)
@@ -95,6 +106,7 @@ class LabGroupFormSet(BaseInlineFormSet):
             type=course.type,
             lab_groups=lab_group_inputs(self),
             discord_guild_id=course.discord_guild_id,
+            github_org=course.github_org,
         )
         errors = found.errors
         if errors.get("lab_groups"):

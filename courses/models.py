@@ -22,6 +22,11 @@ class Course(models.Model):
         COMPLETED = "COMPLETED", "Completed"
         FAILED = "FAILED", "Failed"
 
+    class Priority(models.TextChoices):
+        HIGH = "high", "High"
+        NORMAL = "normal", "Normal"
+        LOW = "low", "Low"
+
     # A run may still work on these; nothing will change these any more without a retry.
     ACTIVE = (Status.PENDING, Status.IN_PROGRESS)
     TERMINAL = (Status.COMPLETED, Status.FAILED)
@@ -38,6 +43,20 @@ class Course(models.Model):
     type = models.CharField(max_length=16, choices=Type.choices)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    # Who goes first when courses share the platforms' rate budgets: a course due tomorrow before a
+    # batch due next week. Also a hint to the broker (provisioning.services.provisioning_send).
+    priority = models.CharField(
+        max_length=8, choices=Priority.choices, default=Priority.NORMAL, db_index=True
+    )
+    # The GitHub organization owning the course's repositories, lowercase (GitHub logins ignore
+    # case); empty = GITHUB_ORG. Stored empty for GITHUB_ORG too, so the unique slug below is per
+    # organization whichever way the default was spelled.
+    github_org = models.CharField(
+        max_length=39,
+        blank=True,
+        default="",
+        help_text="The GitHub organization for its repositories; empty for GITHUB_ORG.",
     )
     discord_guild_id = models.CharField(
         max_length=20,
@@ -83,7 +102,9 @@ class Course(models.Model):
                 name="course_unique_discord_guild",
             ),
             models.UniqueConstraint(
-                fields=["slug"], condition=~models.Q(slug=""), name="course_unique_slug"
+                fields=["github_org", "slug"],
+                condition=~models.Q(slug=""),
+                name="course_unique_org_slug",
             ),
         ]
 

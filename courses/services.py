@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -15,7 +17,13 @@ from courses.models import MAX_LAB_GROUPS, Course, LabGroup
 from courses.semesters import SemesterError, semester_is, semester_normalize
 from courses.validators import SEMESTER, SNOWFLAKE, clean_text_errors
 from provisioning.models import DiscordServer
-from provisioning.naming import course_repository_names, course_slug, name_slug, repository_names
+from provisioning.naming import (
+    REPO_NAME_MAX,
+    course_repository_names,
+    course_slug,
+    name_slug,
+    repository_names,
+)
 from provisioning.pool import discord_server_reserve
 from provisioning.services import provisioning_enqueue, provisioning_plan
 
@@ -26,6 +34,7 @@ if TYPE_CHECKING:
 
 SEMESTER_PATTERN = SEMESTER
 SNOWFLAKE_PATTERN = SNOWFLAKE
+GITHUB_LOGIN = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,38}")
 
 
 class CourseConflictError(Exception):
@@ -35,8 +44,11 @@ class CourseConflictError(Exception):
     """
 
     field = "name"
+    # Said instead of the message to a caller who may not see the existing course: its id and
+    # name stay unknown to them (an API key sees only its own courses).
+    anonymous_message = "Another course already holds what this course would take."
 
-    def __init__(self, existing_id: object, message: str = "") -> None:
+    def __init__(self, existing_id: uuid.UUID | str, message: str = "") -> None:
         super().__init__(message or f"Conflicts with course {existing_id}.")
         self.existing_id = existing_id
 
@@ -44,7 +56,12 @@ class CourseConflictError(Exception):
 class CourseAlreadyExistsError(CourseConflictError):
     """Same name and semester, or repositories named like another course's."""
 
-    def __init__(self, existing_id: object, message: str = "") -> None:
+    anonymous_message = (
+        "Another course of this semester already has this name, or owns the GitHub repositories "
+        "this course would create: choose another name."
+    )
+
+    def __init__(self, existing_id: uuid.UUID | str, message: str = "") -> None:
         super().__init__(
             existing_id,
             message or f"A course with this name and semester already exists: {existing_id}.",
@@ -53,8 +70,9 @@ class CourseAlreadyExistsError(CourseConflictError):
 
 class DiscordServerInUseError(CourseConflictError):
     field = "discord_guild_id"
+    anonymous_message = "This Discord server is already used by another course."
 
-    def __init__(self, existing_id: object, message: str = "") -> None:
+    def __init__(self, existing_id: uuid.UUID | str, message: str = "") -> None:
         super().__init__(
             existing_id, message or f"This Discord server is already used by course {existing_id}."
         )
@@ -73,6 +91,7 @@ class CourseCheck:
     errors: dict[str, list[str]] = field(default_factory=dict)
     conflicts: list[CourseConflictError] = field(default_factory=list)
     semester: str = ""  # normalized, when valid
+    github_org: str = ""  # normalized: lowercase, empty for GITHUB_ORG
 
 
 def course_validate(
@@ -82,6 +101,7 @@ def course_validate(
     type: str,
     lab_groups: Iterable[LabGroupInput] = (),
     discord_guild_id: str = "",
+    github_org: str = "",
 ) -> None:
     """Raise ``ValidationError`` with a message per field for anything a course cannot be.
 
@@ -94,6 +114,7 @@ def course_validate(
         type=type,
         lab_groups=lab_groups,
         discord_guild_id=discord_guild_id,
+        github_org=github_org,
     )
     for conflict in found.conflicts:
         found.errors.setdefault(conflict.field, []).append(str(conflict))
@@ -108,6 +129,8 @@ def course_check(
     type: str,
     lab_groups: Iterable[LabGroupInput] = (),
     discord_guild_id: str = "",
+    priority: str = Course.Priority.NORMAL,
+    github_org: str = "",
 ) -> CourseCheck:
     """Check a course to be created against the rules and against the existing courses."""
     groups = list(lab_groups)
@@ -127,9 +150,18 @@ def course_check(
         errors.setdefault("lab_groups", []).append("A lecture has no lab groups.")
     if type == Course.Type.LABORATORY:
         errors.update(_lab_group_errors(groups))
+    if priority not in Course.Priority.values:
+        errors.setdefault("priority", []).append(
+            f"Choose one of {', '.join(Course.Priority.values)}."
+        )
     if discord_guild_id and not SNOWFLAKE_PATTERN.fullmatch(discord_guild_id):
         errors.setdefault("discord_guild_id", []).append(
             "A Discord server id is a snowflake of 17 to 20 digits."
+        )
+    org = github_org_normalize(github_org)
+    if org and not GITHUB_LOGIN.fullmatch(org):
+        errors.setdefault("github_org", []).append(
+            "A GitHub organization is 1 to 39 letters, digits or single hyphens, not at either end."
         )
     conflicts: list[CourseConflictError] = []
     if discord_guild_id and "discord_guild_id" not in errors:
@@ -139,11 +171,18 @@ def course_check(
         if holder is not None:
             conflicts.append(DiscordServerInUseError(holder))
     # The repositories depend on the name, the semester, the type and the group numbers.
-    if not errors.keys() & {"name", "semester", "type", "lab_groups"}:
-        clash = _name_clash(name=name, semester=semester, type=type, groups=groups)
+    if not errors.keys() & {"name", "semester", "type", "lab_groups", "github_org"}:
+        clash = _name_clash(name=name, semester=semester, type=type, groups=groups, org=org)
         if clash is not None:
             conflicts.insert(0, clash)
-    return CourseCheck(errors=errors, conflicts=conflicts, semester=semester)
+    return CourseCheck(errors=errors, conflicts=conflicts, semester=semester, github_org=org)
+
+
+def github_org_normalize(github_org: str) -> str:
+    """Lowercase (GitHub logins ignore case), and empty for ``GITHUB_ORG`` however spelled, so
+    courses of one organization compare equal whichever way it was given."""
+    org = github_org.strip().lower()
+    return "" if org == settings.GITHUB_ORG.lower() else org
 
 
 def _name_errors(name: str) -> dict[str, list[str]]:
@@ -156,25 +195,33 @@ def _name_errors(name: str) -> dict[str, list[str]]:
 
 
 def _name_clash(
-    *, name: str, semester: str, type: str, groups: list[LabGroupInput]
+    *, name: str, semester: str, type: str, groups: list[LabGroupInput], org: str = ""
 ) -> CourseAlreadyExistsError | None:
     """The course whose name and semester, or whose repositories, this course would take.
 
     Repository names are compared, not course names: "Algorithms!" and "algorithms" would both
     own ``2026-fall-algorithms``, and a lecture "Grp2 Group 1" owns the repository of group 1 of
-    a laboratory "Grp2".
+    a laboratory "Grp2". Only courses of the same organization (``org``, normalized) can clash:
+    ``a/2026-fall-x`` and ``b/2026-fall-x`` are different repositories.
     """
-    same = Course.objects.filter(name=name, semester=semester).values_list("id", flat=True)
-    if same:
-        return CourseAlreadyExistsError(same[0])
-    if not name_slug(name):
-        return None  # named after its own id: nobody else's
-    slug = course_slug(name=name, semester=semester, course_id=uuid.uuid4())
-    wanted = set(repository_names(slug=slug, type=type, group_numbers=[g.number for g in groups]))
-    # Every name starts with the semester, and so does the slug of any course owning one of them.
-    candidates = Course.objects.filter(
-        Q(slug__startswith=semester) | Q(slug="", semester=semester)  # "": made without us
-    ).prefetch_related("lab_groups")
+    wanted: set[str] = set()
+    owners = Q(slug="", semester=semester)  # "": made without us, named on the fly
+    if name_slug(name):  # else named after its own id: nobody else's
+        slug = course_slug(name=name, semester=semester, course_id=uuid.uuid4())
+        numbers = [g.number for g in groups]
+        wanted = set(repository_names(slug=slug, type=type, group_numbers=numbers))
+        owners |= _owner_slugs(wanted)
+    # One query: the course of the same name and semester, and the few courses that could own
+    # one of the wanted repositories (found by slug through the unique (org, slug) index, not
+    # by reading the whole semester).
+    candidates = (
+        Course.objects.filter(Q(name=name, semester=semester) | Q(owners, github_org=org))
+        .order_by("-created_at")
+        .prefetch_related("lab_groups")
+    )
+    for other in candidates:
+        if other.name == name and other.semester == semester:
+            return CourseAlreadyExistsError(other.id)
     for other in candidates:
         taken = wanted.intersection(course_repository_names(other))
         if taken:
@@ -184,6 +231,27 @@ def _name_clash(
                 f"{sorted(taken)[0]} this course would create: choose another name.",
             )
     return None
+
+
+_GROUP_SUFFIX = re.compile(r"-group-\d+$")
+
+
+def _owner_slugs(names: set[str]) -> Q:
+    """The slugs of the courses that would own one of ``names``: a lecture's repository is its
+    slug, a laboratory's its slug and ``-group-<n>``, both cut to GitHub's 100 characters (a cut
+    name is owned by any slug it begins)."""
+    exact: set[str] = set()
+    cut = Q(pk__in=[])
+    for repository in names:
+        bases = [(repository, REPO_NAME_MAX)]
+        if suffix := _GROUP_SUFFIX.search(repository):
+            bases.append((repository[: suffix.start()], REPO_NAME_MAX - len(suffix.group())))
+        for base, room in bases:
+            if len(base) < room:
+                exact.add(base)
+            else:
+                cut |= Q(slug__startswith=base)
+    return Q(slug__in=sorted(exact)) | cut
 
 
 def _lab_group_errors(groups: list[LabGroupInput]) -> dict[str, list[str]]:
@@ -210,6 +278,8 @@ def course_create(
     type: str,
     lab_groups: Iterable[LabGroupInput] = (),
     discord_guild_id: str = "",
+    priority: str = Course.Priority.NORMAL,
+    github_org: str = "",
     created_by_key: ApiKey | None = None,
     created_by_user: User | None = None,
 ) -> Course:
@@ -227,6 +297,8 @@ def course_create(
         type=type,
         lab_groups=groups,
         discord_guild_id=discord_guild_id,
+        priority=priority,
+        github_org=github_org,
     )
     if found.errors:
         raise ValidationError(found.errors)
@@ -242,20 +314,28 @@ def course_create(
                 name=name,
                 semester=semester,
                 slug=slug,
+                github_org=found.github_org,
                 type=type,
                 discord_guild_id=discord_guild_id,
+                priority=priority,
                 created_by_key=created_by_key,
                 created_by_user=created_by_user,
             )
-            LabGroup.objects.bulk_create(
+            created = LabGroup.objects.bulk_create(
                 LabGroup(course=course, name=group.name.strip(), number=group.number)
                 for group in groups
             )
+            # The caller shows the course at once: its groups are known, not read back.
+            course._prefetched_objects_cache = {  # type: ignore[attr-defined]
+                "lab_groups": sorted(created, key=lambda group: group.number)
+            }
             discord_server_reserve(course=course)
-            provisioning_plan(course=course)
+            provisioning_plan(course=course, new=True)
             provisioning_enqueue(course=course)
     except IntegrityError as exc:  # a concurrent create won the race for a unique value
-        same = Course.objects.filter(Q(name=name, semester=semester) | Q(slug=slug))
+        same = Course.objects.filter(
+            Q(name=name, semester=semester) | Q(slug=slug, github_org=found.github_org)
+        )
         existing = same.values_list("id", flat=True).first()
         if existing is not None:
             raise CourseAlreadyExistsError(

@@ -10,25 +10,36 @@ lives where every worker sees it. Three primitives cover both platforms:
   from response headers (remaining, reset-after), spent one request at a time.
 - :meth:`LimitStore.pause` / :meth:`LimitStore.paused_for`: "everybody wait N seconds", after a
   429 with ``global``, a GitHub secondary-limit answer or an exhausted primary limit.
+- :meth:`LimitStore.queue_reserve` (driven by :func:`take_turn`): the same pacing as ``reserve``,
+  but a slot goes to the best-ranked caller waiting for one (oldest course first, after its
+  priority), so courses finish one after another instead of all sharing the budget and all
+  finishing late. Only a slot about to come is booked: a course that comes back for its next
+  write a moment later still finds it free.
 
-Waits are returned, never slept here: the client sleeps a short wait and turns a long one into a
+Waits are returned, never slept here (but for :func:`take_turn`'s short looks at its queue): the
+client sleeps a short wait and turns a long one into a
 :class:`~integrations.errors.RateLimitedError`, so the task is re-scheduled instead of holding a
 worker for minutes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Protocol, TypeVar, cast
 
 from django.conf import settings
 
-from integrations.errors import TransientError
+from integrations.errors import RateLimitedError, TransientError
 
 T = TypeVar("T")
 
@@ -51,6 +62,20 @@ class LimitStore(Protocol):
     def remember(self, key: str, value: str) -> None: ...
 
     def recall(self, key: str) -> str | None: ...
+
+    def queue_reserve(
+        self,
+        key: str,
+        windows: Sequence[Window],
+        spacing: float,
+        *,
+        waiter: str,
+        rank: float,
+        lookahead: float,
+        alive: float,
+    ) -> tuple[float, bool]: ...
+
+    def queue_leave(self, key: str, waiter: str) -> None: ...
 
 
 def earliest_slot(
@@ -80,6 +105,7 @@ class LocalStore:
         self._buckets: dict[str, tuple[int, float]] = {}
         self._paused: dict[str, float] = {}
         self._values: dict[str, str] = {}
+        self._queues: dict[str, dict[str, tuple[float, float]]] = {}  # waiter: (rank, expiry)
 
     def reserve(self, key: str, windows: Sequence[Window], spacing: float, horizon: float) -> float:
         now = time.time()
@@ -123,6 +149,37 @@ class LocalStore:
         with self._lock:
             return self._values.get(key)
 
+    def queue_reserve(
+        self,
+        key: str,
+        windows: Sequence[Window],
+        spacing: float,
+        *,
+        waiter: str,
+        rank: float,
+        lookahead: float,
+        alive: float,
+    ) -> tuple[float, bool]:
+        now = time.time()
+        longest = max((seconds for _, seconds in windows), default=spacing)
+        with self._lock:
+            queue = {w: v for w, v in self._queues.get(key, {}).items() if v[1] > now}
+            queue[waiter] = (rank, now + alive)
+            booked = [t for t in self._booked.get(key, []) if t > now - longest]
+            slot = earliest_slot(booked, now, windows, spacing)
+            first = min(queue, key=lambda w: (queue[w][0], w))
+            granted = first == waiter and slot - now <= lookahead
+            if granted:
+                booked.append(slot)
+                del queue[waiter]
+            self._booked[key] = booked
+            self._queues[key] = queue
+        return slot - now, granted
+
+    def queue_leave(self, key: str, waiter: str) -> None:
+        with self._lock:
+            self._queues.get(key, {}).pop(waiter, None)
+
 
 # Sliding windows on a sorted set of booked times; one script, so the check and the booking are
 # atomic across workers. ARGV: now, spacing, horizon, ttl, then pairs of (limit, seconds).
@@ -149,6 +206,50 @@ if slot - now <= horizon then
   redis.call('EXPIRE', KEYS[2], math.ceil(ttl + horizon))
 end
 return tostring(slot - now)
+"""
+
+# The queue of waiters is a sorted set by rank, beside a sorted set of when each one stops
+# counting (a waiter that died is dropped once it has not asked again for ``alive`` seconds).
+# KEYS: booked, seq, queue, alive. ARGV: now, spacing, lookahead, ttl, waiter, rank, alive, then
+# pairs of (limit, seconds). Returns {seconds to the earliest free slot, 1 if booked for waiter}.
+_QUEUE_RESERVE = """
+local now = tonumber(ARGV[1])
+local spacing = tonumber(ARGV[2])
+local lookahead = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local waiter = ARGV[5]
+local alive = tonumber(ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
+for _, member in ipairs(dead) do
+  redis.call('ZREM', KEYS[3], member)
+  redis.call('ZREM', KEYS[4], member)
+end
+redis.call('ZADD', KEYS[3], tonumber(ARGV[6]), waiter)
+redis.call('ZADD', KEYS[4], now + alive, waiter)
+redis.call('EXPIRE', KEYS[3], math.ceil(alive + 1))
+redis.call('EXPIRE', KEYS[4], math.ceil(alive + 1))
+local slot = now
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] and spacing > 0 then slot = math.max(slot, tonumber(last[2]) + spacing) end
+for i = 8, #ARGV, 2 do
+  local limit = tonumber(ARGV[i])
+  local seconds = tonumber(ARGV[i + 1])
+  local nth = redis.call('ZRANGE', KEYS[1], -limit, -limit, 'WITHSCORES')
+  if nth[2] and redis.call('ZCARD', KEYS[1]) >= limit then
+    slot = math.max(slot, tonumber(nth[2]) + seconds)
+  end
+end
+local granted = 0
+if redis.call('ZRANGE', KEYS[3], 0, 0)[1] == waiter and slot - now <= lookahead then
+  redis.call('ZADD', KEYS[1], slot, string.format('%.6f-%d', slot, redis.call('INCR', KEYS[2])))
+  redis.call('EXPIRE', KEYS[1], math.ceil(ttl + lookahead))
+  redis.call('EXPIRE', KEYS[2], math.ceil(ttl + lookahead))
+  redis.call('ZREM', KEYS[3], waiter)
+  redis.call('ZREM', KEYS[4], waiter)
+  granted = 1
+end
+return {tostring(slot - now), granted}
 """
 
 _BUCKET_TAKE = """
@@ -190,6 +291,7 @@ class RedisStore:
         self.prefix = prefix
         self._reserve = self.redis.register_script(_RESERVE)
         self._bucket_take = self.redis.register_script(_BUCKET_TAKE)
+        self._queue_reserve = self.redis.register_script(_QUEUE_RESERVE)
 
     def _get(self, name: str) -> bytes | None:
         # redis-py types answers for its asyncio client too; this client is synchronous.
@@ -238,6 +340,35 @@ class RedisStore:
         value = self._get(self.prefix + "value:" + key)
         return value.decode() if value is not None else None
 
+    @_transient
+    def queue_reserve(
+        self,
+        key: str,
+        windows: Sequence[Window],
+        spacing: float,
+        *,
+        waiter: str,
+        rank: float,
+        lookahead: float,
+        alive: float,
+    ) -> tuple[float, bool]:
+        ttl = max([seconds for _, seconds in windows] + [spacing, 1.0])
+        args: list[float | str] = [time.time(), spacing, lookahead, ttl, waiter, rank, alive]
+        for limit, seconds in windows:
+            args += [limit, seconds]
+        name = self.prefix + key
+        keys = [name, name + ":seq", name + ":queue", name + ":alive"]
+        wait, granted = self._queue_reserve(keys=keys, args=args)
+        return float(wait), bool(granted)
+
+    @_transient
+    def queue_leave(self, key: str, waiter: str) -> None:
+        name = self.prefix + key
+        pipe = self.redis.pipeline()
+        pipe.zrem(name + ":queue", waiter)
+        pipe.zrem(name + ":alive", waiter)
+        pipe.execute()
+
 
 @cache
 def _store_for(url: str) -> LimitStore:
@@ -261,3 +392,110 @@ def parse_windows(text: str) -> list[Window]:
         limit, _, seconds = part.partition("/")
         windows.append((int(limit), float(seconds)))
     return windows
+
+
+# -- whose turn: the queue for a shared budget -------------------------------------------------
+PRIORITY_ORDER = {"high": 0, "normal": 1, "low": 2}  # Course.priority, most urgent first
+# Seconds: only a slot this close is booked, so that the best-ranked course, back from the reads
+# between two of its writes, still finds the next one free (keep it under the writes' spacing).
+QUEUE_LOOKAHEAD = 0.15
+QUEUE_POLL = (0.05, 1.0)  # seconds between two looks at the queue, at least and at most
+QUEUE_ALIVE = 5.0  # seconds a waiter that stopped asking (a dead worker) keeps its place
+QUEUE_HEARTBEAT = 5.0  # seconds between two calls of ``on_wait`` while queued
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Where a caller stands in the queue for a shared budget: the lower ``rank``, the sooner."""
+
+    rank: float
+    label: str = ""
+
+
+def turn_rank(*, priority: str = "normal", since: datetime | float) -> float:
+    """Priority first, then age: a high-priority course goes before every normal one, and among
+    equals the oldest goes first. One float, so Redis can sort it: the priority adds 1e10 s
+    (three centuries) per level, far beyond any difference of creation times."""
+    stamp = since.timestamp() if isinstance(since, datetime) else since
+    return PRIORITY_ORDER.get(priority, PRIORITY_ORDER["normal"]) * 1e10 + stamp
+
+
+_turn: ContextVar[Turn | None] = ContextVar("ratelimit_turn", default=None)
+
+
+@contextlib.contextmanager
+def turn_scope(
+    *, priority: str = "normal", since: datetime | float, label: str = ""
+) -> Iterator[Turn]:
+    """Within the block, budget queues rank this caller by ``priority`` and ``since`` (the
+    runner sets it per course: its priority and creation time, so a re-scheduled course keeps
+    its place)."""
+    turn = Turn(turn_rank(priority=priority, since=since), label)
+    token = _turn.set(turn)
+    try:
+        yield turn
+    finally:
+        _turn.reset(token)
+
+
+def current_turn() -> Turn:
+    """The caller's turn; one without a scope (a command, a check) ranks by now, behind every
+    course already waiting."""
+    return _turn.get() or Turn(turn_rank(since=time.time()))
+
+
+def take_turn(
+    store: LimitStore,
+    key: str,
+    windows: Sequence[Window],
+    spacing: float,
+    *,
+    max_wait: float,
+    provider: str,
+    on_wait: Callable[[], None] = lambda: None,
+    sleep: Callable[[float], None] = time.sleep,
+    turn: Turn | None = None,
+) -> float:
+    """Wait in ``key``'s queue until a slot of the budget is booked for this caller; return the
+    seconds left until that slot (the caller sleeps them).
+
+    Waiting is sleeping between looks at the queue (no CPU spent, no database lock held), with
+    ``on_wait`` (the runner's heartbeat) every few seconds. Raises :class:`RateLimitedError` when
+    the budget itself has no slot within ``max_wait`` (every caller is re-scheduled), or when
+    this caller has queued ``max_wait`` already: it gives its worker back and, re-scheduled,
+    finds its place again, since its rank comes from its course, not from when it asked.
+    """
+    turn = turn or current_turn()
+    waiter = f"{turn.label}:{uuid.uuid4().hex}"
+    started = last_beat = time.monotonic()
+    granted = False
+    try:
+        while True:
+            wait, granted = store.queue_reserve(
+                key,
+                windows,
+                spacing,
+                waiter=waiter,
+                rank=turn.rank,
+                lookahead=QUEUE_LOOKAHEAD,
+                alive=QUEUE_ALIVE,
+            )
+            if granted:
+                return wait
+            waited = time.monotonic() - started
+            if wait > max_wait or waited > max_wait:
+                raise RateLimitedError(
+                    f"{provider} write budget: next slot in {wait:.0f}s, "
+                    f"queued {waited:.0f}s behind older courses",
+                    provider=provider,
+                    retry_after=max(wait, waited),
+                )
+            if time.monotonic() - last_beat >= QUEUE_HEARTBEAT:
+                on_wait()
+                last_beat = time.monotonic()
+            low, high = QUEUE_POLL
+            sleep(min(max(wait - QUEUE_LOOKAHEAD, low), high))
+    finally:
+        if not granted:
+            with contextlib.suppress(TransientError):
+                store.queue_leave(key, waiter)

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from courses.models import Course
 from integrations.discord.client import DiscordClient
+from integrations.github.app import AppCredentials, installation_auth, installation_limit_key
 from integrations.github.client import GitHubClient
 from integrations.ratelimit import parse_windows
 from provisioning.models import ProvisioningStep
@@ -29,11 +30,28 @@ def discord_client(on_wait: Callable[[], None] | None = None) -> DiscordClient:
     )
 
 
-def github_client(on_wait: Callable[[], None] | None = None) -> GitHubClient:
+def github_client(on_wait: Callable[[], None] | None = None, *, org: str = "") -> GitHubClient:
+    """A client for ``org`` (default ``GITHUB_ORG``): as the GitHub App's installation on it when
+    ``GITHUB_APP_ID`` is set, with its own budget; else with the token, whose budget every
+    organization shares (GitHub counts a token's requests, whatever they touch)."""
+    org = org or settings.GITHUB_ORG
+    auth = None
+    limit_key = None
+    if settings.GITHUB_APP_ID:
+        credentials = AppCredentials(settings.GITHUB_APP_ID, settings.GITHUB_APP_PRIVATE_KEY)
+        auth = installation_auth(
+            credentials=credentials,
+            org=org,
+            api_url=settings.GITHUB_API_URL,
+            timeout=int(settings.INTEGRATIONS_HTTP_TIMEOUT[1]),
+        )
+        limit_key = installation_limit_key(settings.GITHUB_APP_ID, org)
     return GitHubClient(
         api_url=settings.GITHUB_API_URL,
         token=settings.GITHUB_TOKEN,
-        org=settings.GITHUB_ORG,
+        org=org,
+        auth=auth,
+        limit_key=limit_key,
         timeout=settings.INTEGRATIONS_HTTP_TIMEOUT[1],
         seconds_between_writes=settings.GITHUB_SECONDS_BETWEEN_WRITES,
         safe_retries=settings.INTEGRATIONS_SAFE_RETRIES,
@@ -58,4 +76,4 @@ class StepContext:
 
     @cached_property
     def github(self) -> GitHubClient:
-        return github_client(on_wait=self.heartbeat)
+        return github_client(on_wait=self.heartbeat, org=self.course.github_org)

@@ -14,6 +14,7 @@ protection the operator chose to skip, must not block a deployment script.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from integrations.discord.client import DiscordClient
 from integrations.errors import IntegrationError, NotFoundError, TransientError
 from integrations.github.client import GitHubClient
 from integrations.ratelimit import parse_windows
+from provisioning.context import github_client
 from provisioning.pool import discord_server_counts, pool_refill_hint
 
 logger = logging.getLogger(__name__)
@@ -62,12 +64,22 @@ def preflight_passed(checks: list[Check]) -> bool:
     return all(check.passed for check in checks)
 
 
-def preflight_cached() -> list[Check]:
-    """The last result younger than ``CACHE_SECONDS``, or a fresh one (the admin's home)."""
-    stored = cache.get(CACHE_KEY)
+_refreshing = threading.Lock()
+
+
+def preflight_cached(*, fresh: bool = False) -> list[Check]:
+    """The last result younger than ``CACHE_SECONDS``, or a fresh one (the admin's home).
+
+    One refresh at a time per process: pages loaded meanwhile wait for it instead of each
+    asking Discord and GitHub again.
+    """
+    stored = None if fresh else cache.get(CACHE_KEY)
     if stored is None:
-        stored = [asdict(check) for check in preflight_run()]
-        cache.set(CACHE_KEY, stored, CACHE_SECONDS)
+        with _refreshing:
+            stored = None if fresh else cache.get(CACHE_KEY)
+            if stored is None:
+                stored = [asdict(check) for check in preflight_run()]
+                cache.set(CACHE_KEY, stored, CACHE_SECONDS)
     return [Check(**item) for item in stored]
 
 
@@ -148,6 +160,9 @@ def _application_check(client: DiscordClient) -> Check:
 # -- GitHub -------------------------------------------------------------------------------------
 def _github_checks() -> Iterator[Check]:
     url, org = settings.GITHUB_API_URL, settings.GITHUB_ORG
+    if settings.GITHUB_APP_ID:
+        yield from _github_app_checks(url, org)
+        return
     if not settings.GITHUB_TOKEN:
         yield Check("GitHub API", SKIPPED, "not asked: no token")
         yield Check("GitHub token", FAIL, f"set GITHUB_TOKEN to a token with admin rights on {org}")
@@ -187,6 +202,26 @@ def _github_checks() -> Iterator[Check]:
         if owner.passed
         else Check("GitHub plan", SKIPPED, f"only {org}'s owners can see its plan")
     )
+
+
+def _github_app_checks(url: str, org: str) -> Iterator[Check]:
+    """As a GitHub App: its installation on GITHUB_ORG gives a token that reads the org."""
+    name = "GitHub App"
+    try:
+        github_client(org=org).get_org()
+    except IntegrationError as exc:
+        if _no_answer(exc):
+            yield Check("GitHub API", FAIL, _unreachable(exc, url, "GITHUB_API_URL"))
+            yield Check(name, SKIPPED, "needs an answer from GitHub")
+        else:
+            yield Check("GitHub API", OK, f"answers at {url}")
+            yield Check(name, FAIL, str(exc))
+        yield from _skipped_org_checks("needs the app's installation")
+        return
+    yield Check("GitHub API", OK, f"answers at {url}")
+    yield Check(name, OK, f"app {settings.GITHUB_APP_ID} is installed on {org}")
+    yield Check("GitHub organization", OK, f"{org}, through the app's installation")
+    yield _plan_check(github_client(org=org), org)
 
 
 def _skipped_org_checks(reason: str) -> Iterator[Check]:

@@ -16,12 +16,19 @@ from config.celery import BACKGROUND, INLINE, execution_mode
 from config.celery import app as celery_app
 from courses.models import Course
 from provisioning.background import background_submit
-from provisioning.models import ProvisioningStep
+from provisioning.models import Operation, ProvisioningStep
 from provisioning.runner import run_course
-from provisioning.steps import steps_for
+from provisioning.steps import StepName, steps_for
 
 # Sent by name: the task module imports the recovery sweep, which imports this module.
 PROVISION_TASK = "provisioning.tasks.provision_course"
+# A hint to the broker about which message to deliver first. Redis (our broker) serves priority 0
+# first and buckets the rest in steps of 3; an unset priority counts as 0, so every send names one.
+BROKER_PRIORITY: dict[str, int] = {
+    Course.Priority.HIGH: 0,
+    Course.Priority.NORMAL: 3,
+    Course.Priority.LOW: 6,
+}
 
 
 class CourseBusyError(Exception):
@@ -32,11 +39,38 @@ class NothingToRetryError(Exception):
     """The course has no failed step."""
 
 
-def provisioning_plan(*, course: Course) -> list[ProvisioningStep]:
-    """One PENDING step row per step of the course's type."""
+def provisioning_plan(*, course: Course, new: bool = False) -> list[ProvisioningStep]:
+    """The course's PROVISION operation: one PENDING step row per step of the course's type.
+
+    ``new``: the course was created in this transaction, so it has no steps to number after.
+    """
+    operation = Operation.objects.create(
+        course=course,
+        kind=Operation.Kind.PROVISION,
+        requested_by_key=course.created_by_key,
+        requested_by_user=course.created_by_user,
+    )
+    return operation_plan(
+        operation=operation, steps=steps_for(course.type), after=0 if new else None
+    )
+
+
+def operation_plan(
+    *, operation: Operation, steps: tuple[StepName, ...], after: int | None = None
+) -> list[ProvisioningStep]:
+    """The operation's PENDING steps, numbered after the course's earlier ones (``after``: the
+    last order, when the caller knows it; read otherwise)."""
+    last = after
+    if last is None:
+        last = (
+            ProvisioningStep.objects.filter(course_id=operation.course_id)
+            .order_by("-order")
+            .values_list("order", flat=True)
+            .first()
+        ) or 0
     return ProvisioningStep.objects.bulk_create(
-        ProvisioningStep(course=course, name=name, order=order)
-        for order, name in enumerate(steps_for(course.type), start=1)
+        ProvisioningStep(course_id=operation.course_id, operation=operation, name=name, order=order)
+        for order, name in enumerate(steps, start=last + 1)
     )
 
 
@@ -45,11 +79,11 @@ def provisioning_enqueue(*, course: Course) -> None:
 
     Enqueuing inside the transaction could let a worker start before the course row exists.
     """
-    course_id = str(course.id)
-    transaction.on_commit(lambda: provisioning_send(course_id=course_id))
+    course_id, priority = str(course.id), course.priority
+    transaction.on_commit(lambda: provisioning_send(course_id=course_id, priority=priority))
 
 
-def provisioning_send(*, course_id: str) -> None:
+def provisioning_send(*, course_id: str, priority: str = Course.Priority.NORMAL) -> None:
     """Start the course's run where this process runs provisioning (``execution_mode``).
 
     With a broker, publish the task; if the broker is unreachable, the course stays PENDING, not
@@ -63,7 +97,11 @@ def provisioning_send(*, course_id: str) -> None:
         background_submit(course_id=course_id)
         return
     try:
-        celery_app.send_task(PROVISION_TASK, args=[course_id])
+        celery_app.send_task(
+            PROVISION_TASK,
+            args=[course_id],
+            priority=BROKER_PRIORITY.get(priority, BROKER_PRIORITY[Course.Priority.NORMAL]),
+        )
     except Exception as exc:  # kombu's OperationalError and friends: the broker is away
         system_event_record(
             kind=SystemEvent.Kind.ENQUEUE_FAILED,
@@ -83,6 +121,9 @@ def provisioning_retry(*, course: Course) -> Course:
     failed = locked.steps.filter(status=ProvisioningStep.Status.FAILED)
     if locked.status != Course.Status.FAILED or not failed.exists():
         raise NothingToRetryError(f"Course {course.id} has no failed step to retry.")
+    Operation.objects.filter(steps__in=failed).update(
+        status=Operation.Status.PENDING, finished_at=None
+    )
     failed.update(status=ProvisioningStep.Status.PENDING, finished_at=None)
     locked.status = Course.Status.PENDING
     locked.updated_at = timezone.now()

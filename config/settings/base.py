@@ -30,16 +30,22 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_results",
     "axes",
+    "corsheaders",
     "api",
     "audit",
     "courses",
     "provisioning",
+    "webhooks",
+    "imports",
     "sandbox",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.logging.RequestIdMiddleware",
+    # Before CommonMiddleware, as django-cors-headers asks; inert while CORS_ALLOWED_ORIGINS is
+    # empty (the default): no browser on another origin may call the API.
+    "corsheaders.middleware.CorsMiddleware",
     "api.middleware.ChunkedBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -172,6 +178,29 @@ GITHUB_API_URL = env.str(
 ).rstrip("/")
 GITHUB_TOKEN = env.str("GITHUB_TOKEN", default="sandbox-github-token" if _sandbox else "")
 GITHUB_ORG = env.str("GITHUB_ORG", default="sandbox-university" if _sandbox else "")
+# A GitHub App installed on each organization, instead of GITHUB_TOKEN (integrations.github.app).
+GITHUB_APP_ID = env.str("GITHUB_APP_ID", default="")
+GITHUB_APP_PRIVATE_KEY = env.str("GITHUB_APP_PRIVATE_KEY", default="").replace("\\n", "\n")
+GITHUB_APP_PRIVATE_KEY_FILE = env.str("GITHUB_APP_PRIVATE_KEY_FILE", default="")
+if GITHUB_APP_PRIVATE_KEY_FILE and not GITHUB_APP_PRIVATE_KEY:
+    try:
+        GITHUB_APP_PRIVATE_KEY = Path(GITHUB_APP_PRIVATE_KEY_FILE).read_text()
+    except OSError as exc:
+        fail_fast(f"GITHUB_APP_PRIVATE_KEY_FILE cannot be read: {exc}")
+if GITHUB_APP_ID and not GITHUB_APP_PRIVATE_KEY:
+    fail_fast("GITHUB_APP_ID is set: set GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE")
+if GITHUB_APP_PRIVATE_KEY and "PRIVATE KEY-----" not in GITHUB_APP_PRIVATE_KEY:
+    fail_fast(
+        "GITHUB_APP_PRIVATE_KEY is malformed: expected the app's PEM private key "
+        "(-----BEGIN RSA PRIVATE KEY----- ...; newlines may be written \\n)"
+    )
+# branch: one protection write per repository; ruleset: one organization ruleset per semester.
+GITHUB_PROTECTION_MODE = env.str("GITHUB_PROTECTION_MODE", default="branch")
+if GITHUB_PROTECTION_MODE not in ("branch", "ruleset"):
+    fail_fast(
+        "GITHUB_PROTECTION_MODE is malformed: expected branch or ruleset, "
+        f"got {GITHUB_PROTECTION_MODE!r}"
+    )
 
 # Connect and read timeouts (seconds) of every call to Discord and GitHub.
 INTEGRATIONS_HTTP_TIMEOUT = (
@@ -257,6 +286,28 @@ API_IDEMPOTENCY_TTL_HOURS = env.int("API_IDEMPOTENCY_TTL_HOURS", default=24)
 # GET /health gives up on the broker after this many seconds.
 API_HEALTH_BROKER_TIMEOUT = env.float("API_HEALTH_BROKER_TIMEOUT", default=2.0)
 
+# --- CORS: a browser-based LMS plug-in on these origins may call the API (django-cors-headers) --
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = ["accept", "content-type", "x-api-key", "idempotency-key", "x-request-id"]
+CORS_EXPOSE_HEADERS = ["Location", "Retry-After", "Idempotent-Replayed", "X-Request-ID"]
+CORS_URLS_REGEX = r"^/(?!admin/).*$"  # the API, never the admin (cookies, forms)
+
+# --- Webhooks (webhooks/) ---------------------------------------------------------------------
+# Refuse targets resolving to loopback, private or link-local addresses (SSRF); production turns
+# it on. Host names in WEBHOOK_ALLOWED_HOSTS are allowed all the same.
+WEBHOOK_BLOCK_PRIVATE_TARGETS = False
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# Attempts back off from this many seconds, doubling (at most an hour apart), for this long.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# How often beat looks for deliveries whose next attempt is due (with a broker).
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
+
+# --- Metrics: /metrics for Prometheus; 404 unless a token or an address list is set ------------
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -284,6 +335,8 @@ SPECTACULAR_SETTINGS = {
         "CourseStatusEnum": "courses.models.Course.Status",
         "StepStatusEnum": "provisioning.models.ProvisioningStep.Status",
         "ResourceStateEnum": "provisioning.models.ExternalResource.State",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
+        "ImportStatusEnum": "imports.models.Import.Status",
     },
 }
 

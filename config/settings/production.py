@@ -16,6 +16,7 @@ from config.settings.base import (
     CELERY_BROKER_TRANSPORT_OPTIONS,
     CELERY_TASK_SOFT_TIME_LIMIT,
     CELERY_TASK_TIME_LIMIT,
+    GITHUB_APP_ID,
     INTEGRATIONS_HTTP_TIMEOUT,
     LOGGING,
     PROVISIONING_LEASE_SECONDS,
@@ -105,7 +106,8 @@ if INTEGRATIONS_MODE == "live":
     DISCORD_APPLICATION_ID = require(
         "DISCORD_APPLICATION_ID", lambda v: str(int(v)), hint="your Discord app's id"
     )
-    GITHUB_TOKEN = require("GITHUB_TOKEN", hint="a token with admin rights on GITHUB_ORG")
+    if not GITHUB_APP_ID:  # a GitHub App's installations need no token
+        GITHUB_TOKEN = require("GITHUB_TOKEN", hint="a token with admin rights on GITHUB_ORG")
     GITHUB_ORG = require("GITHUB_ORG", hint="the organization that will own course repositories")
     # base.py picks its defaults by *its* default mode (sandbox); live GitHub wants >= 1 s.
     GITHUB_SECONDS_BETWEEN_WRITES = env.float("GITHUB_SECONDS_BETWEEN_WRITES", default=1.0)
@@ -146,3 +148,5 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Webhook targets on private, loopback or link-local addresses are refused (webhooks.targets).
+WEBHOOK_BLOCK_PRIVATE_TARGETS = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -18,6 +19,7 @@ from courses.models import MAX_LAB_GROUPS, Course, LabGroup
 from courses.services import SEMESTER_PATTERN, SNOWFLAKE_PATTERN
 from provisioning.models import ExternalResource, ProvisioningStep
 from provisioning.steps import HANDLERS
+from webhooks.targets import TargetRefused, webhook_url_validate
 
 
 class BlankAsNullCharField(serializers.CharField):
@@ -71,6 +73,36 @@ class CourseCreateInputSerializer(StrictInputSerializer):
         help_text="A staff-made Discord server (snowflake id) to use; omit to take one from "
         "the pool.",
     )
+    githubOrg = StrictCharField(
+        required=False,
+        allow_null=True,
+        documented={"maxLength": 39},
+        help_text="The GitHub organization for the course's repositories; omit for the "
+        "platform's default (GITHUB_ORG).",
+    )
+    priority = serializers.ChoiceField(
+        choices=Course.Priority.choices,
+        required=False,
+        default=Course.Priority.NORMAL,
+        error_messages={"invalid_choice": f"Choose one of {', '.join(Course.Priority.values)}."},
+        help_text="Who goes first when courses wait for the platforms' rate limits.",
+    )
+
+    webhookUrl = StrictCharField(
+        required=False,
+        allow_null=True,
+        documented={"maxLength": 2000, "format": "uri"},
+        help_text="Where to POST this course's course.completed / course.failed events, signed "
+        "like every webhook (see /webhooks); the secret is in the answer's webhookSecret, once.",
+    )
+
+    def validate_webhookUrl(self, value: str | None) -> str | None:
+        if value:
+            try:
+                webhook_url_validate(url=value)
+            except TargetRefused as exc:
+                raise serializers.ValidationError(str(exc)) from None
+        return value
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -85,6 +117,7 @@ class LabGroupSerializer(serializers.ModelSerializer):
 class CourseSerializer(serializers.ModelSerializer):
     labGroups = LabGroupSerializer(source="lab_groups", many=True, read_only=True)
     discordGuildId = BlankAsNullCharField(source="discord_guild_id")
+    githubOrg = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
 
@@ -97,11 +130,17 @@ class CourseSerializer(serializers.ModelSerializer):
             "type",
             "labGroups",
             "status",
+            "priority",
             "discordGuildId",
+            "githubOrg",
             "createdAt",
             "updatedAt",
         ]
         read_only_fields = fields
+
+    def get_githubOrg(self, course: Course) -> str:
+        """The organization in effect: the course's own, or GITHUB_ORG."""
+        return course.github_org or settings.GITHUB_ORG
 
 
 class StepStatusSerializer(serializers.Serializer):

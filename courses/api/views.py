@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
@@ -21,9 +24,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.authentication import request_api_key
+from api.exceptions import Conflict
 from api.idempotency import idempotent
+from api.models import ApiKey
 from api.schema import IDEMPOTENCY_KEY_PARAMETER, error_responses
 from courses.api.caps import active_courses_cap, course_owner
+from courses.api.operations import (
+    CourseChangeInputSerializer,
+    LabGroupsAddInputSerializer,
+    OperationSerializer,
+)
 from courses.api.selectors import (
     course_audit_log,
     course_list,
@@ -38,10 +48,12 @@ from courses.api.serializers import (
     CourseStatusSerializer,
     ExternalResourceSerializer,
 )
+from courses.changes import course_add_groups, course_rebind, course_rename
 from courses.models import Course
-from courses.services import LabGroupInput, course_create
-from provisioning.selectors import course_status
+from courses.services import CourseConflictError, LabGroupInput, course_create
+from provisioning.selectors import course_operations, course_status
 from provisioning.services import provisioning_retry
+from webhooks.services import course_webhook_attach
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
@@ -66,10 +78,15 @@ class CourseViewSet(viewsets.GenericViewSet):
         "list": ("courses.view_course",),
         "retrieve": ("courses.view_course",),
         "provisioning_status": ("courses.view_course",),
-        "resources": ("courses.view_course", "provisioning.view_externalresource"),
+        # What a course made is part of the course (the admin's course page shows it with the
+        # course); its calls are the audit log's, which has a permission of its own.
+        "resources": ("courses.view_course",),
         "audit": ("courses.view_course", "audit.view_auditlog"),
         "create": ("courses.add_course",),
         "retry": ("courses.change_course",),
+        "partial_update": ("courses.change_course",),
+        "lab_groups": ("courses.change_course",),
+        "operations": ("courses.view_course",),
     }
 
     def get_queryset(self) -> QuerySet[Course]:
@@ -149,7 +166,11 @@ class CourseViewSet(viewsets.GenericViewSet):
         api_key = request_api_key(request)
         # A staff session has its cap too (authentication lets in no anonymous user).
         user = request.user if api_key is None and isinstance(request.user, User) else None
-        with active_courses_cap(api_key=api_key, user=user):
+        with (
+            conflicts_seen_by(api_key),  # outermost: it reads once the transaction is over
+            active_courses_cap(api_key=api_key, user=user),
+            transaction.atomic(),
+        ):
             course = course_create(
                 name=data["name"],
                 semester=data["semester"],
@@ -159,11 +180,18 @@ class CourseViewSet(viewsets.GenericViewSet):
                     for group in data.get("labGroups", [])
                 ],
                 discord_guild_id=data.get("discordGuildId") or "",
+                github_org=data.get("githubOrg") or "",
+                priority=data.get("priority") or Course.Priority.NORMAL,
                 created_by_key=api_key,
                 created_by_user=user,
             )
+            # In the course's transaction: its run starts on commit and may end at once.
+            hook = course_webhook_attach(course=course, url=data.get("webhookUrl"))
         url = request.build_absolute_uri(reverse("course-detail", args=[course.id]))
-        return Response(CourseSerializer(course).data, status=202, headers={"Location": url})
+        body = CourseSerializer(course).data
+        if hook is not None:
+            body["webhookSecret"] = hook.secret  # shown once, like a webhook's own secret
+        return Response(body, status=202, headers={"Location": url})
 
     @extend_schema(
         operation_id="courses_status",
@@ -198,6 +226,98 @@ class CourseViewSet(viewsets.GenericViewSet):
         return Response(course_status(course=course), status=202, headers={"Location": url})
 
     @extend_schema(
+        operation_id="courses_change",
+        summary="Rename a course, or rebind its Discord server",
+        description="One change per request. `name`: a COMPLETED course is renamed and a RENAME "
+        "operation renames its Discord server (repositories keep their names). "
+        "`discordGuildId`: a FAILED course in which nothing exists in Discord yet is bound to "
+        "this server (empty: the next pool server) and retried. 409 while another operation "
+        "of the course is pending or running, or when the course is not in the state the "
+        "change needs.",
+        request=CourseChangeInputSerializer,
+        parameters=[_location("The course's operations URL.")],
+        responses={
+            202: OpenApiResponse(CourseSerializer, description="Changed; its operation queued."),
+            200: OpenApiResponse(CourseSerializer, description="Nothing to change."),
+            **error_responses(400, 404, 409, 413, 415),
+        },
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        serializer = CourseChangeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = serializer.validated_data
+        course = self.get_object()
+        api_key = request_api_key(request)
+        user = request.user if api_key is None and isinstance(request.user, User) else None
+        started = True
+        with conflicts_seen_by(api_key):
+            if "discordGuildId" in data:
+                owner_key, owner_user = course_owner(course=course)
+                with active_courses_cap(api_key=owner_key, user=owner_user):
+                    course_rebind(course=course, discord_guild_id=data["discordGuildId"])
+            else:
+                started = (
+                    course_rename(
+                        course=course,
+                        name=data["name"],
+                        requested_by_key=api_key,
+                        requested_by_user=user,
+                    )
+                    is not None
+                )
+        course.refresh_from_db()
+        url = request.build_absolute_uri(reverse("course-operations", args=[course.id]))
+        return Response(
+            CourseSerializer(course).data,
+            status=202 if started else 200,
+            headers={"Location": url} if started else {},
+        )
+
+    @extend_schema(
+        operation_id="courses_lab_groups_add",
+        summary="Add lab groups to a laboratory",
+        description="Only the new groups' roles, channels and repositories are made, by an "
+        "ADD_GROUPS operation. The course must be a COMPLETED laboratory; 409 while another "
+        "operation of the course is pending or running.",
+        request=LabGroupsAddInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, _location("The course's operations URL.")],
+        responses={
+            202: OpenApiResponse(OperationSerializer, description="The operation, queued."),
+            **error_responses(400, 404, 409, 413, 415, 422),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="lab-groups", url_name="lab-groups")
+    @idempotent
+    def lab_groups(self, request: Request, pk: str) -> Response:
+        serializer = LabGroupsAddInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        course = self.get_object()
+        api_key = request_api_key(request)
+        user = request.user if api_key is None and isinstance(request.user, User) else None
+        with conflicts_seen_by(api_key):
+            operation = course_add_groups(
+                course=course,
+                groups=[
+                    LabGroupInput(name=group["name"], number=group["number"])
+                    for group in serializer.validated_data["labGroups"]
+                ],
+                requested_by_key=api_key,
+                requested_by_user=user,
+            )
+        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
+        url = request.build_absolute_uri(reverse("course-operations", args=[course.id]))
+        return Response(body, status=202, headers={"Location": url})
+
+    @extend_schema(
+        operation_id="courses_operations",
+        summary="The course's operations, oldest first, with their steps and every attempt",
+        responses={200: OperationSerializer(many=True), **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def operations(self, request: Request, pk: str) -> Response:
+        return Response(course_operations(course=self.get_object()))
+
+    @extend_schema(
         operation_id="courses_resources",
         summary="What provisioning made on Discord and GitHub, with URLs",
         responses={200: ExternalResourceSerializer(many=True), **error_responses(404)},
@@ -216,3 +336,15 @@ class CourseViewSet(viewsets.GenericViewSet):
     def audit(self, request: Request, pk: str) -> Response:
         page = self.paginate_queryset(course_audit_log(course=self.get_object()))
         return self.get_paginated_response(AuditLogSerializer(page, many=True).data)
+
+
+@contextmanager
+def conflicts_seen_by(api_key: ApiKey | None) -> Iterator[None]:
+    """A conflict with a course the caller may not see names neither its id nor its name: a key
+    would otherwise learn of another key's courses (the 404 rule of ``courses_visible``)."""
+    try:
+        yield
+    except CourseConflictError as exc:
+        if courses_visible(api_key=api_key).filter(id=exc.existing_id).exists():
+            raise
+        raise Conflict(exc.anonymous_message) from exc

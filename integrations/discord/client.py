@@ -80,16 +80,19 @@ class DiscordClient:
         query: dict[str, Any] | None = None,
         json: Any = None,
         reason: str = "",
+        repeatable: bool | None = None,
     ) -> Any:
         """Send one call; ``route`` is a template such as ``/guilds/{guild_id}/channels``, filled
         from ``params``; ``query`` becomes the query string.
 
         A call that is safe to repeat (GET, PUT, DELETE) is sent again after a transient failure;
-        a POST or PATCH is not, since its effect may have happened.
+        a POST or PATCH is not, since its effect may have happened, unless the caller knows better
+        (``repeatable=True``: a PATCH that sets absolute values, such as a channel's whole list of
+        overwrites, gives the same result however often it is applied).
         """
         return call_repeating(
             lambda: self._request_once(method, route, params, query, json, reason),
-            repeatable=method in ("GET", "PUT", "DELETE"),
+            repeatable=method in ("GET", "PUT", "DELETE") if repeatable is None else repeatable,
             retries=self.safe_retries,
             delay=self.safe_retry_delay,
             sleep=self._sleep,
@@ -366,6 +369,103 @@ class DiscordClient:
             json={"name": name, "permissions": permissions, "mentionable": mentionable},
             reason=reason,
         )
+
+    # -- the calls of operations: archive, unarchive, tear down, verify, repair ---------------
+    # Deleting is idempotent for the caller: each ``..._if_present`` answers False when the
+    # object is already gone (its own "Unknown ..." code), so a run that crashed between a
+    # delete and its record succeeds when it tries again. Any other 404 (Unknown Guild: the bot
+    # was removed from the server) is raised: the object may well still exist.
+    def get_channel(self, channel_id: str) -> dict[str, Any]:
+        """One channel with its ``permission_overwrites``; NotFoundError (10003) when deleted."""
+        return self.request("GET", "/channels/{channel_id}", params={"channel_id": channel_id})
+
+    def edit_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str | None = None,
+        permission_overwrites: list[dict[str, Any]] | None = None,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Rename a channel and/or replace its WHOLE list of overwrites, in one PATCH.
+
+        The values are absolute (overwrites left out of the list are removed), so the call gives
+        the same channel however often it is sent: it is repeated after a transient failure.
+        Overwrites are ``{id, type, allow, deny}`` with integer bit fields.
+        """
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if permission_overwrites is not None:
+            body["permission_overwrites"] = permission_overwrites
+        if not body:
+            raise ValueError("edit_channel needs a name or permission_overwrites")
+        return self.request(
+            "PATCH",
+            "/channels/{channel_id}",
+            params={"channel_id": channel_id},
+            json=body,
+            reason=reason,
+            repeatable=True,
+        )
+
+    def delete_channel(self, channel_id: str, *, reason: str = "") -> dict[str, Any]:
+        """Delete a channel; Discord answers with the deleted channel. NotFoundError when gone."""
+        return self.request(
+            "DELETE", "/channels/{channel_id}", params={"channel_id": channel_id}, reason=reason
+        )
+
+    def delete_channel_if_present(self, channel_id: str, *, reason: str = "") -> bool:
+        """Delete a channel; False when it was already gone (10003 Unknown Channel)."""
+        return _deleted(lambda: self.delete_channel(channel_id, reason=reason), UNKNOWN_CHANNEL)
+
+    def delete_channel_permission(
+        self, channel_id: str, overwrite_id: str, *, reason: str = ""
+    ) -> None:
+        """Remove one overwrite (a role's or a member's) from a channel."""
+        self.request(
+            "DELETE",
+            "/channels/{channel_id}/permissions/{overwrite_id}",
+            params={"channel_id": channel_id, "overwrite_id": overwrite_id},
+            reason=reason,
+        )
+
+    def delete_channel_permission_if_present(
+        self, channel_id: str, overwrite_id: str, *, reason: str = ""
+    ) -> bool:
+        """Remove one overwrite; False when the channel had none for it (10009 Unknown
+        Overwrite). A channel that is gone altogether (10003) is raised: that is drift."""
+        return _deleted(
+            lambda: self.delete_channel_permission(channel_id, overwrite_id, reason=reason),
+            UNKNOWN_OVERWRITE,
+        )
+
+    def delete_role(self, guild_id: str, role_id: str, *, reason: str = "") -> None:
+        """Delete a role (Discord drops it from members and from every channel's overwrites)."""
+        self.request(
+            "DELETE",
+            "/guilds/{guild_id}/roles/{role_id}",
+            params={"guild_id": guild_id, "role_id": role_id},
+            reason=reason,
+        )
+
+    def delete_role_if_present(self, guild_id: str, role_id: str, *, reason: str = "") -> bool:
+        """Delete a role; False when it was already gone (10011 Unknown Role)."""
+        return _deleted(lambda: self.delete_role(guild_id, role_id, reason=reason), UNKNOWN_ROLE)
+
+
+UNKNOWN_CHANNEL, UNKNOWN_OVERWRITE, UNKNOWN_ROLE = 10003, 10009, 10011
+
+
+def _deleted(delete: Callable[[], Any], gone_code: int) -> bool:
+    """True when ``delete`` deleted; False when Discord says the object is already gone."""
+    try:
+        delete()
+    except NotFoundError as exc:
+        if exc.code != gone_code:
+            raise
+        return False
+    return True
 
 
 def _json(response: requests.Response) -> Any:

@@ -22,6 +22,7 @@ from integrations.github.limits import GitHubLimits
 # Ids and names in GitHub paths, replaced by placeholders to give a route template.
 _ROUTE_RULES = [
     (re.compile(r"^/repos/[^/]+/[^/]+"), "/repos/{owner}/{repo}"),
+    (re.compile(r"^/repositories/\d+"), "/repositories/{repo_id}"),
     (re.compile(r"^/orgs/[^/]+"), "/orgs/{org}"),
     (re.compile(r"/git/(commits|trees|blobs)/[0-9a-f]{40}"), r"/git/\1/{sha}"),
     (re.compile(r"/git/refs?/.+$"), "/git/ref/{ref}"),

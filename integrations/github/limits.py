@@ -2,7 +2,10 @@
 
 - Content-creating requests (every method but GET) are paced to ``GITHUB_WRITE_BUDGET`` (by
   default 70 a minute and 450 an hour, under GitHub's published 80 and 500) and spaced
-  ``GITHUB_SECONDS_BETWEEN_WRITES`` apart, as GitHub asks.
+  ``GITHUB_SECONDS_BETWEEN_WRITES`` apart, as GitHub asks. Each slot goes to the best-ranked
+  course waiting for one (:func:`~integrations.ratelimit.take_turn`: priority, then age).
+- Budgets are per ``key``: the client passes one derived from its credential; a caller with
+  several (an organization's installation) builds one ``GitHubLimits`` per key.
 - A secondary-limit answer (403/429 with ``retry-after``) pauses the token for that long; an
   exhausted primary limit (``x-ratelimit-remaining: 0``) pauses it until ``x-ratelimit-reset``.
 
@@ -20,14 +23,14 @@ from audit.context import current_audit_context
 from audit.models import SystemEvent
 from audit.services import system_event_record
 from integrations.errors import RateLimitedError
-from integrations.ratelimit import LimitStore, Window
+from integrations.ratelimit import LimitStore, Window, take_turn
 from integrations.transport import parse_reset_after, parse_retry_after
 
 
 @dataclass
 class GitHubLimits:
     store: LimitStore
-    key: str  # derived from the token
+    key: str  # one budget per key: derived from the token, or an installation / organization
     write_windows: Sequence[Window]
     write_spacing: float
     max_wait: float
@@ -35,13 +38,6 @@ class GitHubLimits:
 
     def before(self, method: str) -> None:
         wait = self.store.paused_for(self.key)
-        if wait <= self.max_wait and method != "GET":
-            wait = max(
-                wait,
-                self.store.reserve(
-                    f"{self.key}:writes", self.write_windows, self.write_spacing, self.max_wait
-                ),
-            )
         if wait > self.max_wait:
             raise RateLimitedError(
                 f"GitHub rate limit: next request in {wait:.0f}s",
@@ -50,6 +46,21 @@ class GitHubLimits:
             )
         if wait > 0:
             self.on_wait()
+            time.sleep(wait)
+        if method == "GET":
+            return
+        # Writes share one budget per key; the slot goes to the oldest (then highest-priority)
+        # course waiting for one, so courses complete one after another (take_turn).
+        wait = take_turn(
+            self.store,
+            f"{self.key}:writes",
+            self.write_windows,
+            self.write_spacing,
+            max_wait=self.max_wait,
+            provider="github",
+            on_wait=self.on_wait,
+        )
+        if wait > 0:
             time.sleep(wait)
 
     def after(self, status: int, headers: Mapping[str, str]) -> None:

@@ -78,6 +78,22 @@ def setup_discord_server(ctx: StepContext) -> None:
     )
 
 
+def rename_discord_server(ctx: StepContext) -> None:
+    """After a rename of the course: the server takes its new name (one read, a write if needed).
+
+    Nothing is created, so there is no intent to record: reading the name first makes a repeat
+    (after a crash) cost the read only.
+    """
+    server = resource_get(ctx, provider=DISCORD, kind=ResourceKind.SERVER, key="server")
+    name = server_name(ctx.course)
+    ctx.heartbeat()
+    if ctx.discord.get_guild(server.external_id)["name"] != name:
+        ctx.discord.rename_guild(server.external_id, name, reason=_reason(ctx))
+    ctx.heartbeat()
+    server.data = {**server.data, "name": name}
+    server.save(update_fields=["data", "updated_at"])
+
+
 def _server(ctx: StepContext) -> tuple[str, str]:
     server = resource_get(ctx, provider=DISCORD, kind=ResourceKind.SERVER, key="server")
     return server.external_id, server.data["bot_user_id"]

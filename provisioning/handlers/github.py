@@ -14,6 +14,7 @@ from django.conf import settings
 from courses.models import Course, LabGroup
 from integrations.errors import ConflictError, NotFoundError
 from integrations.github.client import PlanLimitError, RepoInfo
+from integrations.ratelimit import limit_store
 from provisioning.context import StepContext
 from provisioning.errors import ProvisioningConfigError, StepSkipped
 from provisioning.models import ExternalResource, ResourceKind
@@ -127,7 +128,79 @@ def seed_repos(ctx: StepContext) -> None:
         )
 
 
+def ruleset_name(semester: str) -> str:
+    return f"course-provisioning {semester}"
+
+
+def _semester_ruleset(ctx: StepContext) -> dict[str, str] | None:
+    """The organization's ruleset for the course's semester, made if missing; None when the
+    organization's plan refuses rulesets (remembered, so later courses go straight to
+    per-repository protection).
+
+    Remembered in the shared limit store (``integrations.ratelimit``: Redis when workers share
+    one, kept a day, else the process's memory): the ruleset's id, so the semester's later
+    courses make no call at all, and a refusal, so they do not ask again. A day later the
+    refusal is forgotten and an upgraded organization gets its ruleset.
+    """
+    org = ctx.github.org.lower()
+    store = limit_store()
+    refused_key = f"github:rulesets-refused:{org}"
+    if store.recall(refused_key):
+        return None
+    name = ruleset_name(ctx.course.semester)
+    known_key = f"github:ruleset:{org}:{name}"
+    known = store.recall(known_key)
+    if known:
+        return {"id": known, "name": name}
+    try:
+        found = ctx.github.find_org_ruleset(name)
+        if found is None:
+            pattern = f"{ctx.course.semester}-*"
+            try:
+                found = ctx.github.create_org_ruleset(name, repository_pattern=pattern)
+            except ConflictError:  # another worker made it meanwhile
+                found = ctx.github.find_org_ruleset(name)
+    except PlanLimitError:
+        store.remember(refused_key, "1")
+        return None
+    if found is None:
+        raise ProvisioningConfigError(f"GitHub lost the ruleset {name} of {org}: retry.")
+    store.remember(known_key, str(found["id"]))
+    return {"id": str(found["id"]), "name": name}
+
+
 def protect_repos(ctx: StepContext) -> None:
+    if settings.GITHUB_PROTECTION_MODE == "ruleset":
+        ruleset = _semester_ruleset(ctx)
+        if ruleset is not None:
+            for target in repo_targets(ctx.course):
+                repo = resource_get(
+                    ctx, provider=GITHUB, kind=ResourceKind.REPOSITORY, key=target.name
+                )
+
+                def covered(repo: ExternalResource = repo) -> Found:
+                    # The semester's ruleset protects the repository: nothing to write.
+                    return Found(
+                        ruleset["id"],
+                        url=f"{repo.url}/rules",
+                        data={
+                            "ruleset": ruleset["name"],
+                            "required_approvals": 1,
+                            "force_pushes": False,
+                            "deletions": False,
+                        },
+                    )
+
+                resource_ensure(
+                    ctx,
+                    provider=GITHUB,
+                    kind=ResourceKind.PROTECTION,
+                    key=target.name,
+                    create=covered,
+                    lab_group=target.lab_group,
+                )
+            return
+        # The plan refuses rulesets: protect each repository as in branch mode.
     for target in repo_targets(ctx.course):
         repo = resource_get(ctx, provider=GITHUB, kind=ResourceKind.REPOSITORY, key=target.name)
         branch = repo.data["default_branch"]

@@ -35,6 +35,7 @@ from sandbox.github.gitobj import (
     valid_path,
 )
 from sandbox.github.model import Repo
+from sandbox.github.rulesets import ruleset_refusal
 from sandbox.github.writes import (
     authenticated_signature,
     parse_signature,
@@ -318,7 +319,10 @@ def update_ref(gh: FakeGitHub, request: Request) -> Response:
     if not fast_forward and not force:
         fail(422, "Update is not a fast forward", docs)
     if name.startswith("refs/heads/") and sha != current:
-        refusal = protection_refusal(repo, name[len("refs/heads/") :], force=not fast_forward)
+        branch = name[len("refs/heads/") :]
+        refusal = protection_refusal(repo, branch, force=not fast_forward) or ruleset_refusal(
+            repo, branch, force=not fast_forward
+        )
         if refusal:
             fail(422, refusal, docs)
     repo.refs[name] = sha
@@ -333,7 +337,10 @@ def delete_ref(gh: FakeGitHub, request: Request) -> Response:
     if name not in repo.refs:
         fail(422, "Reference does not exist", docs)
     if name.startswith("refs/heads/"):
-        refusal = protection_refusal(repo, name[len("refs/heads/") :], delete=True)
+        branch = name[len("refs/heads/") :]
+        refusal = protection_refusal(repo, branch, delete=True) or ruleset_refusal(
+            repo, branch, delete=True
+        )
         if refusal:
             fail(422, refusal, docs)
     del repo.refs[name]

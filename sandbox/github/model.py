@@ -60,6 +60,7 @@ class Org:
     plan: str
     created_at: str = field(default_factory=now_iso)
     role: str = "admin"  # the token's role in it (see ROLES)
+    rulesets: list[dict[str, Any]] = field(default_factory=list)  # sandbox.github.rulesets
 
 
 @dataclass
@@ -134,7 +135,7 @@ class State:
         self.names: dict[tuple[str, str], int] = {}  # (org, name) lower-cased -> repo id
         self.redirects: dict[tuple[str, str], int] = {}  # old names of renamed repos
         self.counters = Counters()
-        self._next_id = {"org": 9000, "repo": 100000, "label": 500000}
+        self._next_id = {"org": 9000, "repo": 100000, "label": 500000, "ruleset": 700}
         self.started = time.time()
 
     def next_id(self, kind: str) -> int:

@@ -12,6 +12,7 @@ Options (``reset(options)`` / ``configure(options)``, or ``{"github": {...}}`` o
   (POST/PUT/PATCH/DELETE), or ``None`` (default) for no secondary limit.
 - ``orgs``: ``[{"login": ..., "plan": "free" | "team"}]`` organizations to create (through
   ``configure``, an existing organization gets the plan given: staff upgrading to Team).
+- ``app``: a GitHub App installed on every organization (``sandbox.github.apps``), or ``None``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sandbox.core import Platform
+from sandbox.github.apps import App, installation_of, is_app_route, jwt_valid, limits_for, parse_app
 from sandbox.github.errors import DOCS_RATE, DOCS_SECONDARY, error_response
 from sandbox.github.limits import (
     PrimaryLimit,
@@ -30,7 +32,7 @@ from sandbox.github.limits import (
     parse_primary,
     parse_secondary,
 )
-from sandbox.github.model import ORG_LOGIN_RE, State
+from sandbox.github.model import ORG_LOGIN_RE, REPO_NAME_RE, Repo, State
 from sandbox.http import Request, Response
 
 DEFAULT_TOKEN = "sandbox-github-token"
@@ -38,7 +40,7 @@ DEFAULT_PRIMARY_LIMIT = 5000
 UNAUTHENTICATED_LIMIT = 60
 USER_LOGIN = "sandbox-user"
 USER_ID = 1  # "API rate limit exceeded for user ID 1."
-OPTION_NAMES = ("token", "primary_limit", "secondary_limit", "orgs")
+OPTION_NAMES = ("token", "primary_limit", "secondary_limit", "orgs", "app")
 UNCOUNTED_PATHS = ("/rate_limit",)  # GitHub does not charge for reading the limits
 
 GitHubHandler = Callable[["FakeGitHub", Request], Response]
@@ -52,10 +54,10 @@ class FakeGitHub(Platform):
 
     # -- wiring ---------------------------------------------------------------------------------
     def register_routes(self) -> None:
-        from sandbox.github import contents, git, protection, repos
+        from sandbox.github import apps, contents, git, protection, repos, rulesets
 
         # protection first: "/branches/{branch:path}" would otherwise swallow ".../protection"
-        for module in (protection, repos, git, contents):
+        for module in (protection, apps, rulesets, repos, git, contents):
             module.register(self)
 
     def route(self, method: str, template: str, handler: GitHubHandler) -> None:
@@ -80,7 +82,10 @@ class FakeGitHub(Platform):
         self.primary = PrimaryLimit(DEFAULT_PRIMARY_LIMIT)
         self.anonymous = PrimaryLimit(UNAUTHENTICATED_LIMIT)
         self.secondary: SecondaryLimit | None = None
+        self.app: App | None = None
         self._authenticated = False
+        self._installation: int | None = None  # the installation whose token is being used
+        self.app_jwt_request = False  # the request is the app itself (a JWT)
         self._request_number = 0
         self.configure(options)
 
@@ -94,6 +99,7 @@ class FakeGitHub(Platform):
         secondary = self.secondary
         if "secondary_limit" in options:
             secondary = parse_secondary(options["secondary_limit"])
+        app = parse_app(options["app"]) if "app" in options else self.app
         orgs = options.get("orgs", [])
         if not isinstance(orgs, list) or not all(isinstance(org, dict) for org in orgs):
             raise ValueError('orgs must be a list of {"login": ..., "plan": ...}')
@@ -102,6 +108,8 @@ class FakeGitHub(Platform):
                 raise ValueError(f'invalid organization {org!r}: expected {{"login", "plan"}}')
             State.check_plan(org.get("plan", "team"))
         self.token = token
+        if app is not self.app:
+            self.app = app
         if limit is not None:
             self.primary.limit = limit
         self.secondary = secondary
@@ -130,6 +138,55 @@ class FakeGitHub(Platform):
             "html_url": f"https://github.com/{org.login}",
         }
 
+    # -- people changing things behind the app's back (drift) -----------------------------------
+    def _staff_repo(self, owner: str, name: str) -> Repo:
+        repo = self.state.repo(owner, name)
+        if repo is None:
+            raise LookupError(f"no repository {owner}/{name}")
+        return repo
+
+    def staff_edit_repo(
+        self,
+        owner: str,
+        name: str,
+        *,
+        new_name: str | None = None,
+        private: bool | None = None,
+        archived: bool | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """A person renames a repository (the old name then redirects), changes its visibility,
+        archives it or edits its description on github.com."""
+        repo = self._staff_repo(owner, name)
+        for key, value in (("private", private), ("archived", archived)):
+            if value is not None and not isinstance(value, bool):
+                raise ValueError(f"{key} must be true or false")
+        if new_name is not None and new_name != repo.name:
+            if not isinstance(new_name, str) or not REPO_NAME_RE.match(new_name):
+                raise ValueError(f"invalid repository name {new_name!r}")
+            other = self.state.repo(owner, new_name)
+            if other is not None and other is not repo:
+                raise ValueError(f"{owner}/{new_name} already exists")
+            self.state.rename_repo(repo, new_name)
+        if private is not None:
+            repo.private = private
+        if archived is not None:
+            repo.archived = archived
+        if description is not None:
+            repo.description = description or None
+        repo.touch()
+        return {"id": repo.id, "full_name": repo.full_name, "private": repo.private,
+                "archived": repo.archived, "description": repo.description}  # fmt: skip
+
+    def staff_delete_repo(self, owner: str, name: str) -> None:
+        self.state.delete_repo(self._staff_repo(owner, name))
+
+    def staff_remove_protection(self, owner: str, name: str, branch: str) -> None:
+        """A person turns branch protection off (or loosens it away entirely)."""
+        repo = self._staff_repo(owner, name)
+        if repo.protections.pop(branch, None) is None:
+            raise LookupError(f"{owner}/{name}@{branch} is not protected")
+
     def snapshot(self) -> dict[str, Any]:
         from sandbox.github.snapshot import snapshot
 
@@ -144,12 +201,23 @@ class FakeGitHub(Platform):
         """
         self._request_number += 1
         self._authenticated = False
+        self._installation = None
+        self.app_jwt_request = False
         header = request.header("authorization").strip()
         if not header:
             return None
         scheme, _, credential = header.partition(" ")
-        if scheme.lower() in ("token", "bearer") and credential.strip() == self.token:
+        credential = credential.strip()
+        if scheme.lower() in ("token", "bearer") and credential == self.token:
             self._authenticated = True
+            return None
+        if scheme.lower() == "bearer" and jwt_valid(self, credential):
+            self.app_jwt_request = True
+            return None  # only the app's own routes accept it (before_dispatch)
+        installation = installation_of(self, credential)
+        if scheme.lower() in ("token", "bearer") and installation is not None:
+            self._authenticated = True
+            self._installation = installation
             return None
         self.anonymous.spend(clock())  # refused logins count against the caller's IP
         self.state.counters.unauthorized += 1
@@ -164,6 +232,12 @@ class FakeGitHub(Platform):
         now = clock()
         counters = self.state.counters
         counters.requests += 1
+        if self.app_jwt_request:
+            if is_app_route(request.path):
+                return None  # the app's own calls are not charged to an installation
+            return error_response(
+                403, "Resource not accessible by integration (use an installation token)"
+            )
         if not self._authenticated:
             if request.is_write:
                 counters.unauthorized += 1
@@ -181,7 +255,8 @@ class FakeGitHub(Platform):
             return None
         if request.path.rstrip("/") in UNCOUNTED_PATHS:
             return None
-        if self.primary.exhausted(now):
+        primary, secondary = self._limits()
+        if primary.exhausted(now):
             counters.primary_limited += 1
             return error_response(
                 403,
@@ -189,25 +264,31 @@ class FakeGitHub(Platform):
                 f"Support for help, please include the request ID {self.request_id()}.",
                 DOCS_RATE,
             )
-        self.primary.spend(now)
-        if request.is_write and self.secondary is not None:
-            wait = self.secondary.retry_after(now)
+        primary.spend(now)
+        if request.is_write and secondary is not None:
+            wait = secondary.retry_after(now)
             if wait is not None:
                 counters.secondary_limited += 1
                 return self._secondary_response(wait)
-            self.secondary.record(now)
+            secondary.record(now)
         if request.is_write:
             counters.writes += 1
         return None
 
     def after_dispatch(self, request: Request, response: Response) -> None:
-        bucket = self.primary if self._authenticated else self.anonymous
+        bucket = self._limits()[0] if self._authenticated else self.anonymous
         headers = bucket.headers(clock())
         headers["x-github-request-id"] = self.request_id()
         headers["x-github-api-version-selected"] = "2022-11-28"
         headers.setdefault("x-github-media-type", "github.v3; format=json")
         for key, value in headers.items():
             response.headers.setdefault(key, value)
+
+    def _limits(self) -> tuple[PrimaryLimit, SecondaryLimit | None]:
+        """The classic token's budgets, or the installation's own (GitHub: per installation)."""
+        if self._installation is None:
+            return self.primary, self.secondary
+        return limits_for(self, self._installation)
 
     def error(self, status: int, message: str) -> Response:
         return error_response(status, message)

@@ -227,7 +227,12 @@ def update_repo(gh: FakeGitHub, request: Request) -> Response:
 
 
 def delete_repo(gh: FakeGitHub, request: Request) -> Response:
-    repo = find_repo(gh, request, f"{DOCS_REPOS}#delete-a-repository")
+    docs = f"{DOCS_REPOS}#delete-a-repository"
+    repo = find_repo(gh, request, docs)
+    # Deleting needs admin rights on the repository (an organization owner has them); an
+    # archived repository can still be deleted.
+    if repo.org.role != "admin":
+        fail(403, "Must have admin rights to Repository.", docs)
     gh.state.delete_repo(repo)
     return Response(204)
 

@@ -21,7 +21,9 @@ COURSE_KEYS = {
     "type",
     "labGroups",
     "status",
+    "priority",
     "discordGuildId",
+    "githubOrg",
     "createdAt",
     "updatedAt",
 }
@@ -197,3 +199,18 @@ def test_audit_of_a_course_without_calls(api):
     body = api.get(f"/courses/{course.id}/audit").json()
 
     assert body == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_github_org_is_taken_normalized_and_shown(api, api_key, settings):
+    response = api.post("/courses", lecture_body(githubOrg="Dept-Physics"), format="json")
+    assert response.status_code == 202, response.json()
+    assert response.json()["githubOrg"] == "dept-physics"
+    assert Course.objects.get(id=response.json()["id"]).github_org == "dept-physics"
+    default = api.post("/courses", lecture_body(name="Other"), format="json").json()
+    assert default["githubOrg"] == settings.GITHUB_ORG
+
+
+def test_a_malformed_github_org_is_a_400_naming_the_field(api, api_key):
+    response = api.post("/courses", lecture_body(githubOrg="-not valid-"), format="json")
+    assert response.status_code == 400
+    assert "githubOrg" in response.json()["details"]

@@ -25,6 +25,17 @@ OPERATIONS = {
     ("get", "/courses/{id}/resources"),
     ("get", "/courses/{id}/audit"),
     ("get", "/health"),
+    ("post", "/imports"),
+    ("get", "/imports"),
+    ("get", "/imports/{id}"),
+    ("patch", "/courses/{id}"),
+    ("post", "/courses/{id}/lab-groups"),
+    ("get", "/courses/{id}/operations"),
+    ("post", "/webhooks"),
+    ("get", "/webhooks"),
+    ("get", "/webhooks/{id}"),
+    ("delete", "/webhooks/{id}"),
+    ("get", "/webhooks/{id}/deliveries"),
 }
 
 

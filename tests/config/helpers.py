@@ -47,6 +47,12 @@ EVERY_VARIABLE = {
     "SANDBOX_URL": "http://sandbox:8001",
     "DISCORD_API_URL": "https://discord.com/api/v10",
     "GITHUB_API_URL": "https://api.github.com",
+    "GITHUB_APP_ID": "123456",
+    "GITHUB_APP_PRIVATE_KEY": (
+        "-----BEGIN RSA PRIVATE KEY-----\\nMIIE...\\n-----END RSA PRIVATE KEY-----"
+    ),
+    "GITHUB_APP_PRIVATE_KEY_FILE": "/run/secrets/github-app.pem",
+    "GITHUB_PROTECTION_MODE": "ruleset",
     "API_KEY": "bootstrap-key-of-at-least-32-characters",
     "API_THROTTLE_RATE": "600/min",
     "API_AUTH_FAILURE_RATE": "20/min",
@@ -57,6 +63,14 @@ EVERY_VARIABLE = {
     "API_MAX_BODY_BYTES": "65536",
     "API_IDEMPOTENCY_TTL_HOURS": "24",
     "API_HEALTH_BROKER_TIMEOUT": "2",
+    "CORS_ALLOWED_ORIGINS": "https://lms.example.edu",
+    "WEBHOOK_ALLOWED_HOSTS": "hooks.internal",
+    "WEBHOOK_RETRY_BASE_SECONDS": "30",
+    "WEBHOOK_RETRY_HOURS": "24",
+    "WEBHOOK_TIMEOUT_SECONDS": "10",
+    "WEBHOOK_SWEEP_SECONDS": "30",
+    "METRICS_TOKEN": "metrics-token",
+    "METRICS_ALLOWED_IPS": "10.0.0.0/8",
     "CELERY_VISIBILITY_TIMEOUT": "720",
     "INTEGRATIONS_SAFE_RETRIES": "2",
     "INTEGRATIONS_SAFE_RETRY_DELAY": "0.5",
@@ -73,6 +87,11 @@ EVERY_VARIABLE = {
     "PROVISIONING_RECOVERY_GRACE_SECONDS": "600",
     "PROVISIONING_SKIP_UNAVAILABLE_PROTECTION": "false",
     "POOL_LOW_WATERMARK": "2",
+    # config/gunicorn.py's, read by gunicorn itself
+    "GUNICORN_BIND": "0.0.0.0:8000",
+    "WEB_CONCURRENCY": "3",
+    "GUNICORN_THREADS": "8",
+    "GUNICORN_CLIENT_TIMEOUT": "5",
 }
 
 

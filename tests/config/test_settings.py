@@ -63,6 +63,16 @@ FAILURES: dict[str, tuple[dict[str, str | None], str]] = {
     "zero-API_MAX_BODY_BYTES": ({"API_MAX_BODY_BYTES": "0"}, "API_MAX_BODY_BYTES"),
     "negative-API_MAX_BODY_BYTES": ({"API_MAX_BODY_BYTES": "-1"}, "API_MAX_BODY_BYTES"),
     "ftp-GITHUB_API_URL": ({"GITHUB_API_URL": "ftp://api.github.com"}, "GITHUB_API_URL"),
+    "app-without-key": ({"GITHUB_APP_ID": "123"}, "GITHUB_APP_PRIVATE_KEY"),
+    "app-key-not-pem": (
+        {"GITHUB_APP_ID": "123", "GITHUB_APP_PRIVATE_KEY": "not a key"},
+        "GITHUB_APP_PRIVATE_KEY",
+    ),
+    "unreadable-GITHUB_APP_PRIVATE_KEY_FILE": (
+        {"GITHUB_APP_ID": "123", "GITHUB_APP_PRIVATE_KEY_FILE": "/nonexistent/app.pem"},
+        "GITHUB_APP_PRIVATE_KEY_FILE",
+    ),
+    "bad-GITHUB_PROTECTION_MODE": ({"GITHUB_PROTECTION_MODE": "rules"}, "GITHUB_PROTECTION_MODE"),
     "bad-SANDBOX_URL": (
         {"INTEGRATIONS_MODE": "sandbox", "SANDBOX_URL": "sandbox:8001"},
         "SANDBOX_URL",
@@ -73,6 +83,16 @@ FAILURES: dict[str, tuple[dict[str, str | None], str]] = {
 PASSES: dict[str, tuple[dict[str, str], list[str]]] = {
     # Every variable set: the deploy checklist has nothing to say.
     "deploy-every-variable": (EVERY_VARIABLE, ["check", "--deploy"]),
+    # A GitHub App instead of a token: GITHUB_TOKEN is not required.
+    "github-app-without-token": (
+        {
+            **{k: v for k, v in REQUIRED_LIVE.items() if k != "GITHUB_TOKEN"},
+            "DJANGO_SETTINGS_MODULE": PRODUCTION,
+            "GITHUB_APP_ID": "123",
+            "GITHUB_APP_PRIVATE_KEY": EVERY_VARIABLE["GITHUB_APP_PRIVATE_KEY"],
+        },
+        ["check", "--deploy"],
+    ),
     # Only the required ones: the defaults are production-grade too.
     "deploy-required-only": (
         {**REQUIRED_LIVE, "DJANGO_SETTINGS_MODULE": PRODUCTION},
@@ -196,7 +216,12 @@ def test_production_defaults_are_live_ones() -> None:
 
 
 def _variables_read_in_config() -> set[str]:
-    pattern = re.compile(r"""(?:\benv\.\w+|\benv|\brequire)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+    # env.str("X"...), require("X"...), and os.environ.get("X"...) / os.environ["X"] (gunicorn's
+    # config file reads the environment before Django exists).
+    pattern = re.compile(
+        r"""(?:\benv\.\w+\(|\benv\(|\brequire\(|os\.environ\.get\(|os\.environ\[)"""
+        r"""\s*["']([A-Z][A-Z0-9_]*)["']"""
+    )
     names = {"DJANGO_SETTINGS_MODULE"}  # read by manage.py, wsgi.py and celery.py
     for path in (ROOT / "config").rglob("*.py"):
         names.update(pattern.findall(path.read_text()))

@@ -88,6 +88,8 @@ def test_add_page_offers_numbered_group_rows(staff_client):
         "semester",
         "type",
         "discord_guild_id",
+        "github_org",
+        "priority",
     ]
 
 

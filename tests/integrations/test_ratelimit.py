@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 
 import pytest
 
 from integrations import ratelimit
-from integrations.errors import TransientError
+from integrations.errors import RateLimitedError, TransientError
 from integrations.ratelimit import LocalStore, RedisStore, earliest_slot, parse_windows
 
 
@@ -103,3 +104,116 @@ def test_an_unreachable_redis_is_a_transient_error():
     store = RedisStore("redis://127.0.0.1:1/0")  # nothing listens on port 1
     with pytest.raises(TransientError, match="rate-limit store unavailable"):
         store.reserve("k", [(1, 1.0)], 0, horizon=1)
+
+
+# -- the queue: the oldest (then highest-priority) course gets the next slot -------------------
+def ask(store, waiter, rank, alive=5.0):
+    return store.queue_reserve(
+        "q", [(1, 0.6)], 0, waiter=waiter, rank=rank, lookahead=0.25, alive=alive
+    )
+
+
+def test_the_next_slot_goes_to_the_best_ranked_waiter_not_the_first_to_ask(store):
+    assert ask(store, "first", 5.0)[1]  # a free budget: booked at once
+    assert not ask(store, "young", 200.0)[1]  # the next slot is 0.6 s away: nobody books it
+    assert not ask(store, "old", 100.0)[1]
+    time.sleep(0.45)  # the slot is now within the look-ahead
+    wait, granted = ask(store, "young", 200.0)
+    assert not granted and wait < 0.25  # it is near, but "old" is ahead
+    assert ask(store, "old", 100.0)[1]
+    assert not ask(store, "young", 200.0)[1]  # the slot after: 0.6 s later
+
+
+def test_a_waiter_that_stops_asking_loses_its_place(store):
+    assert ask(store, "first", 0.0)[1]
+    assert not ask(store, "dead", 1.0, alive=0.9)[1]  # ranked first, then never asks again
+    time.sleep(0.65)  # the budget's window is over: a slot is free
+    assert not ask(store, "alive", 2.0)[1]  # "dead" still counts
+    time.sleep(0.35)
+    assert ask(store, "alive", 2.0)[1]  # expired: it no longer blocks anybody
+
+
+def test_a_waiter_that_leaves_makes_way_at_once(store):
+    assert ask(store, "first", 0.0)[1]
+    assert not ask(store, "gone", 1.0)[1]
+    time.sleep(0.65)
+    assert not ask(store, "next", 2.0)[1]
+    store.queue_leave("q", "gone")
+    assert ask(store, "next", 2.0)[1]
+
+
+def test_take_turn_serves_courses_by_priority_then_age_whoever_asked_first(store):
+    order: list[str] = []
+    lock = threading.Lock()
+    key, windows, spacing = "turns", [(100, 60.0)], 0.3
+    assert ratelimit.take_turn(store, key, windows, spacing, max_wait=10, provider="github") == 0
+
+    def course(label: str, priority: str, since: float) -> None:
+        turn = ratelimit.Turn(ratelimit.turn_rank(priority=priority, since=since), label)
+        wait = ratelimit.take_turn(
+            store, key, windows, spacing, max_wait=10, provider="github", turn=turn
+        )
+        with lock:
+            order.append(label)
+        time.sleep(wait)
+
+    threads = []
+    # They ask youngest first; the slots go high priority first, then oldest first.
+    for label, priority, since in [
+        ("young", "normal", 300.0),
+        ("low-oldest", "low", 1.0),
+        ("old", "normal", 200.0),
+        ("urgent-youngest", "high", 400.0),
+    ]:
+        threads.append(threading.Thread(target=course, args=(label, priority, since)))
+        threads[-1].start()
+        time.sleep(0.02)
+    for thread in threads:
+        thread.join()
+    assert order == ["urgent-youngest", "old", "young", "low-oldest"]
+
+
+def test_take_turn_sleeps_between_looks_and_beats_the_heart(store, monkeypatch):
+    monkeypatch.setattr(ratelimit, "QUEUE_HEARTBEAT", 0.0)
+    store.queue_reserve("h", [(1, 1.0)], 0, waiter="x", rank=0, lookahead=1, alive=5)
+    store.queue_leave("h", "x")
+    sleeps: list[float] = []
+    beats: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
+    wait = ratelimit.take_turn(
+        store, "h", [(1, 1.0)], 0, max_wait=5, provider="github",
+        on_wait=lambda: beats.append(1), sleep=sleep,
+    )  # fmt: skip
+    assert wait <= ratelimit.QUEUE_LOOKAHEAD
+    # about 0.75 s of waiting in a few sleeps, never a busy loop
+    assert 1 <= len(sleeps) <= 20 and all(s >= ratelimit.QUEUE_POLL[0] for s in sleeps)
+    assert beats
+
+
+def test_take_turn_gives_up_past_max_wait_and_leaves_the_queue(store):
+    store.queue_reserve("m", [(1, 30.0)], 0, waiter="x", rank=0, lookahead=1, alive=5)
+    store.queue_leave("m", "x")
+    with pytest.raises(RateLimitedError) as raised:
+        ratelimit.take_turn(store, "m", [(1, 30.0)], 0, max_wait=5, provider="github")
+    assert raised.value.retry_after == pytest.approx(30, abs=0.5)
+    # queued behind a better-ranked waiter for longer than max_wait
+    store.queue_reserve("n", [(1, 0.5)], 0, waiter="a", rank=0, lookahead=1, alive=5)
+    store.queue_reserve("n", [(1, 0.5)], 0, waiter="ahead", rank=0, lookahead=0, alive=5)
+    late = ratelimit.Turn(rank=10.0, label="late")
+    with pytest.raises(RateLimitedError):
+        ratelimit.take_turn(store, "n", [(1, 0.5)], 0, max_wait=0.6, provider="github", turn=late)
+    store.queue_leave("n", "ahead")
+    assert store.queue_reserve("n", [(1, 0.5)], 0, waiter="other", rank=20.0, lookahead=1, alive=5)[
+        1
+    ]  # "late" left: the next waiter is not behind a ghost
+
+
+def test_a_caller_without_a_turn_ranks_behind_courses_already_waiting():
+    with ratelimit.turn_scope(priority="low", since=1000.0, label="c1") as turn:
+        assert ratelimit.current_turn() == turn
+        assert turn.rank == 2e10 + 1000.0
+    assert ratelimit.current_turn().rank == pytest.approx(1e10 + time.time(), abs=5)

@@ -153,7 +153,7 @@ def background_mode(settings):
 def celery_mode(monkeypatch):
     """A broker is configured: the command only enqueues (the message is kept, not sent)."""
     sent: list[tuple[str, list[str]]] = []
-    monkeypatch.setattr(celery_app, "send_task", lambda name, args: sent.append((name, args)))
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, **_: sent.append((name, args)))
     with celery_conf(CELERY_TASK_ALWAYS_EAGER=False):
         yield sent
 
@@ -177,7 +177,7 @@ def test_wait_follows_a_worker_in_celery_mode(platforms, celery_mode, monkeypatc
     platforms.add_servers(1)
     workers: list[threading.Thread] = []
 
-    def worker(name: str, args: list[str]) -> None:  # plays the worker that takes the message
+    def worker(name: str, args: list[str], **_: object) -> None:  # the worker taking the message
         def work() -> None:
             try:
                 run_course(args[0])
@@ -210,6 +210,21 @@ def test_without_wait_in_process_the_command_waits_for_the_run(platforms, backgr
     assert course.status == Course.Status.COMPLETED
     assert_summary(output, course)
     assert "started" not in output  # the step-by-step display is --wait's
+
+
+def test_a_crashed_background_run_ends_the_wait_with_its_error(
+    platforms, background_mode, monkeypatch
+):
+    """The course stays unfinished after a crash (the sweep takes it over later): the command
+    says so at once instead of polling until its timeout."""
+
+    def crash(course_id: str, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("provisioning.background.run_course", crash)
+    platforms.add_servers(1)
+    with pytest.raises(CommandError, match=r"its run crashed \(RuntimeError: disk full\)"):
+        run(*LECTURE, "--wait", "--timeout=30")
 
 
 def test_on_a_terminal_each_step_is_one_line_rewritten_in_place(platforms):
@@ -259,7 +274,9 @@ def test_an_unreachable_broker_leaves_the_course_pending_and_says_so():
 def test_celery_and_kombu_stay_silent_while_the_command_runs(
     platforms, celery_mode, monkeypatch, caplog, recwarn
 ):
-    def noisy_publish(name: str, args: list[str]) -> None:  # what a reconnecting publish says
+    def noisy_publish(
+        name: str, args: list[str], **_: object
+    ) -> None:  # what a reconnecting publish says
         logging.getLogger("kombu.connection").warning("Connection refused, retrying in 1s")
         logging.getLogger("celery.app.amqp").error("Broker connection error")
         warnings.warn(

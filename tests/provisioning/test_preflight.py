@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from django.urls import reverse
 
 from provisioning import preflight
@@ -237,8 +238,22 @@ def test_admin_home_shows_the_checks_and_caches_them(ready, staff_client):
     staff_client.get(home)
     assert len(ready.requests()) == asked  # the cached result: no new call
 
-    staff_client.get(home + "?preflight=again")
+    staff_client.get(home + "?preflight=again")  # a link cannot make it call the platforms
+    assert len(ready.requests()) == asked
+
+    again = staff_client.post(home, {"preflight": "again"})
+    assert again.status_code == 200 and "Ready to provision" in again.content.decode()
     assert len(ready.requests()) > asked
+
+
+def test_admin_home_hides_the_checks_from_staff_who_cannot_create_courses(ready, make_user):
+    client = Client()
+    client.force_login(make_user("reader", "courses.view_course"))
+
+    html = client.get(reverse("admin:index")).content.decode()
+
+    assert "to provision" not in html and "GitHub plan" not in html
+    assert ready.requests() == []  # nothing asked of the platforms for them
 
 
 def test_admin_home_loads_when_the_platforms_are_down(platforms, settings, staff_client):

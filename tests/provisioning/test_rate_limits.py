@@ -81,3 +81,47 @@ def test_discord_429s_are_waited_out(platforms, provision):
         if entry["status"] == 429
     )
     assert all(count <= 1 for count in limited.values()), limited
+
+
+def test_github_writes_queue_with_the_course_rank(platforms, provision, monkeypatch):
+    # The runner ranks each course's writes by its priority, then its age (integrations.ratelimit).
+    from integrations.github import limits
+    from integrations.ratelimit import current_turn, take_turn, turn_rank
+
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(current_turn())
+        return take_turn(*args, **kwargs)
+
+    monkeypatch.setattr(limits, "take_turn", recording)
+    platforms.add_servers(1)
+
+    course = provision(name="Ranked", type="LECTURE")
+
+    assert course.status == Course.Status.COMPLETED
+    assert len(seen) == 5  # one turn per GitHub write
+    expected = turn_rank(priority=course.priority, since=course.created_at)
+    assert {turn.rank for turn in seen} == {expected}
+    assert {turn.label for turn in seen} == {str(course.id)}
+
+
+def test_a_high_priority_course_ranks_before_older_normal_ones(platforms, provision, monkeypatch):
+    from integrations.github import limits
+    from integrations.ratelimit import current_turn, take_turn
+
+    ranks: dict[str, set[float]] = {}
+
+    def recording(*args, **kwargs):
+        turn = current_turn()
+        ranks.setdefault(turn.label, set()).add(turn.rank)
+        return take_turn(*args, **kwargs)
+
+    monkeypatch.setattr(limits, "take_turn", recording)
+    platforms.add_servers(2)
+
+    older = provision(name="Older", type="LECTURE")
+    urgent = provision(name="Urgent", type="LECTURE", priority="high")
+
+    [older_rank], [urgent_rank] = ranks[str(older.id)], ranks[str(urgent.id)]
+    assert urgent_rank < older_rank

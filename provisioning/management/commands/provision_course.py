@@ -28,10 +28,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.models import SystemEvent
-from config.celery import CELERY, INLINE, execution_mode
+from config.celery import BACKGROUND, CELERY, INLINE, execution_mode
 from courses.models import Course
 from courses.services import CourseConflictError, LabGroupInput, course_create
-from provisioning.background import background_wait
+from provisioning.background import background_crash, background_wait
 from provisioning.management.progress import StepProgress, made_lines
 from provisioning.models import ProvisioningStep
 from provisioning.selectors import course_made, course_status, failed_step
@@ -60,6 +60,15 @@ class Command(BaseCommand):
             help="A lab group (repeat; numbered 1, 2, ... in the order given).",
         )
         parser.add_argument("--discord-guild-id", default="", help="Staff-made server to use.")
+        parser.add_argument(
+            "--github-org", default="", help="GitHub organization for its repositories."
+        )
+        parser.add_argument(
+            "--priority",
+            choices=Course.Priority.values,
+            default=Course.Priority.NORMAL,
+            help="Who goes first under the platforms' rate limits (default normal).",
+        )
         parser.add_argument("--retry", metavar="COURSE_ID", help="Retry a failed course.")
         parser.add_argument("--wait", action="store_true", help="Follow the steps until done.")
         parser.add_argument("--timeout", type=float, default=900.0, help="Seconds --wait waits.")
@@ -120,6 +129,12 @@ class Command(BaseCommand):
                 progress.update(course.steps.order_by("order"))
             if course.status in Course.TERMINAL:
                 break
+            crash = background_crash(course_id=str(course.id)) if mode == BACKGROUND else None
+            if crash is not None:
+                raise CommandError(
+                    f"Course {course.id}: its run crashed ({crash.__class__.__name__}: {crash}); "
+                    "it is retried by the recovery sweep, or now with --retry once it is FAILED."
+                )
             if mode == CELERY and _not_enqueued(course):
                 raise CommandError(
                     f"Course {course.id} is PENDING: the broker could not be reached. The "
@@ -156,6 +171,8 @@ class Command(BaseCommand):
                     for number, name in enumerate(options["group"], start=1)
                 ],
                 discord_guild_id=options["discord_guild_id"],
+                github_org=options["github_org"],
+                priority=options["priority"],
             )
         except ValidationError as exc:
             raise CommandError(_messages(exc)) from exc
