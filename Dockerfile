@@ -20,8 +20,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 COPY . .
 # The project itself. PYTHONPATH above keeps /app first on the path for every entry point
-# (manage.py, gunicorn, celery): BASE_DIR must be the checkout, where templates/ lives, not
-# site-packages. Static files are collected now, with the base settings (their embedded
+# (manage.py, gunicorn, celery); the installed copy would serve as well (templates are package
+# data). Static files are collected now, with the base settings (their embedded
 # defaults need no secret and no service), into /app/staticfiles (STATIC_ROOT).
 RUN pip install --no-deps . \
     && rm -rf build ./*.egg-info \

@@ -31,7 +31,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
-# Each status maps to one of the tones styled in templates/admin/base_site.html.
+# Each status maps to one of the tones styled in config/templates/admin/base_site.html.
 TONES: dict[str, str] = {
     # courses, and steps
     "PENDING": "neutral",

@@ -95,7 +95,7 @@ class CoursePartInline(ReadOnlyMixin, admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = False
-    classes = ("course-part",)  # styled in templates/admin/base_site.html
+    classes = ("course-part",)  # styled in config/templates/admin/base_site.html
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.admin_site.get_model_admin(Course).has_view_permission(request, obj)

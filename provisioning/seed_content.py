@@ -1,22 +1,24 @@
-"""The files seeded into each repository, rendered from ``templates/repository/``."""
+"""The files seeded into each repository, rendered from ``provisioning/seed_templates/``
+(package data: an installed copy has them)."""
 
 from __future__ import annotations
 
-from django.conf import settings
+from pathlib import Path
+
 from django.template import Context, Engine
 
 from courses.models import Course, LabGroup
 
 # Repository path -> template. Markdown, so no HTML autoescaping.
 SEED_FILES = {
-    "README.md": "repository/README.md",
-    "syllabus.md": "repository/syllabus.md",
-    "CONTRIBUTING.md": "repository/CONTRIBUTING.md",
-    ".github/pull_request_template.md": "repository/pull_request_template.md",
-    "assignments/ASSIGNMENT_TEMPLATE.md": "repository/assignment_template.md",
+    "README.md": "README.md",
+    "syllabus.md": "syllabus.md",
+    "CONTRIBUTING.md": "CONTRIBUTING.md",
+    ".github/pull_request_template.md": "pull_request_template.md",
+    "assignments/ASSIGNMENT_TEMPLATE.md": "assignment_template.md",
 }
 
-_engine = Engine(dirs=[str(settings.BASE_DIR / "templates")], autoescape=False)
+_engine = Engine(dirs=[str(Path(__file__).resolve().parent / "seed_templates")], autoescape=False)
 
 
 def render_seed_files(
