@@ -142,6 +142,46 @@ def build_control_router(sandbox: Sandbox) -> Router:
         github.staff_remove_protection(params["owner"], params["repo"], params["branch"])
         return Response(204)
 
+    # -- people acting on github.com: accepting invitations, blocking, time passing -------------
+    @guarded
+    def accept_github_invitation(request: Request) -> Response:
+        from sandbox.github import people
+
+        data = body(request)
+        unknown = set(data) - {"invitation_id", "login"}
+        if unknown:
+            raise ControlError(f"unknown fields: {', '.join(sorted(unknown))}")
+        accepted = people.accept_invitation(
+            github, request.params["org"], invitation_id=data.get("invitation_id"),
+            login=data.get("login"),
+        )  # fmt: skip
+        return Response(200, accepted)
+
+    @guarded
+    def block_github_org(request: Request) -> Response:
+        from sandbox.github import people
+
+        people.block(github, request.params["org"], request.params["login"])
+        return Response(204)
+
+    @guarded
+    def advance_github_clock(request: Request) -> Response:
+        from sandbox.github import people
+
+        offset = people.advance_clock(github, body(request).get("seconds"))
+        return Response(200, {"offset": offset})
+
+    @guarded
+    def accept_discord_invite(request: Request) -> Response:
+        data = body(request)
+        if set(data) != {"username"}:
+            raise ControlError('expected {"username": ...}')
+        return Response(200, discord.staff_accept_invite(request.params["code"], data["username"]))
+
+    router.add("POST", "/discord/invites/{code}/accept", accept_discord_invite)
+    router.add("POST", "/github/orgs/{org}/accept", accept_github_invitation)
+    router.add("PUT", "/github/orgs/{org}/blocked/{login}", block_github_org)
+    router.add("POST", "/github/clock", advance_github_clock)
     router.add("POST", "/reset", reset)
     router.add("PATCH", "/config", configure)
     router.add("POST", "/discord/guilds", create_guild)

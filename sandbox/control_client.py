@@ -76,3 +76,26 @@ class SandboxControl:
 
     def remove_protection(self, full_name: str, branch: str = "main") -> None:
         self._call("DELETE", f"/github/repos/{full_name}/branches/{branch}/protection")
+
+    def accept_discord_invite(self, code: str, username: str) -> dict[str, Any]:
+        """A person opens a Discord invite link: they join with its roles
+        (``{"guild_id", "user_id", "roles"}``)."""
+        return self._call("POST", f"/discord/invites/{code}/accept", {"username": username})
+
+    # -- people on github.com: accepting invitations, blocking the organization, time -------------
+    def accept_github_invitation(
+        self, org: str, *, invitation_id: int | None = None, login: str | None = None
+    ) -> dict[str, Any]:
+        """A person accepts an organization invitation (an email one needs their ``login``) or,
+        given only ``login``, their pending team membership's invitation."""
+        body: dict[str, Any] = {"login": login}
+        if invitation_id is not None:
+            body["invitation_id"] = invitation_id
+        return self._call("POST", f"/github/orgs/{org}/accept", body)
+
+    def block_github_org(self, org: str, login: str) -> None:
+        self._call("PUT", f"/github/orgs/{org}/blocked/{login}")
+
+    def advance_github_clock(self, seconds: float) -> float:
+        """Move the GitHub sandbox clock forward (the invitation limit's 24-hour window)."""
+        return self._call("POST", "/github/clock", {"seconds": seconds})["offset"]

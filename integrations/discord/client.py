@@ -11,7 +11,7 @@ because a 429 has no effect. Any other failure is raised as a typed error, never
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -369,6 +369,40 @@ class DiscordClient:
             json={"name": name, "permissions": permissions, "mentionable": mentionable},
             reason=reason,
         )
+
+    # -- invites (the roster sync: people join through links) ---------------------------------
+    def create_invite(
+        self,
+        channel_id: str,
+        *,
+        role_ids: Sequence[str] = (),
+        max_age: int = 0,
+        max_uses: int = 0,
+        unique: bool = True,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """An invite link to the channel that gives ``role_ids`` on joining: 1 write.
+        ``max_age`` 0 never expires, ``max_uses`` 0 is unlimited; ``unique`` makes a new code
+        even when a similar invite exists.
+
+        Not repeated after a transient failure (a POST): a crash may leave an invite made but
+        not recorded, so look first with :meth:`list_guild_invites` (same channel and roles).
+        """
+        body: dict[str, Any] = {"max_age": max_age, "max_uses": max_uses, "unique": unique}
+        if role_ids:
+            body["role_ids"] = list(role_ids)
+        return self.request(
+            "POST",
+            "/channels/{channel_id}/invites",
+            params={"channel_id": channel_id},
+            json=body,
+            reason=reason,
+        )
+
+    def list_guild_invites(self, guild_id: str) -> list[dict[str, Any]]:
+        """Every live invite of the server (1 read, MANAGE_GUILD): ``code``, ``channel``,
+        ``roles`` (the ``role_ids`` it gives), ``max_age``, ``max_uses``, ``uses``."""
+        return self.request("GET", "/guilds/{guild_id}/invites", params={"guild_id": guild_id})
 
     # -- the calls of operations: archive, unarchive, tear down, verify, repair ---------------
     # Deleting is idempotent for the caller: each ``..._if_present`` answers False when the

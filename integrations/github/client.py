@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,62 @@ PLAN_LIMIT_HINT = (
 
 class PlanLimitError(PermanentError):
     """The organization's plan does not offer the feature (branch protection on private repos)."""
+
+
+INVITATION_WINDOW = 24 * 3600.0
+
+
+class InvitationLimitError(RateLimitedError):
+    """GitHub refused an organization invitation: at most 50 in 24 hours (500 for organizations
+    older than a month or on a paid plan), team memberships that invite included. GitHub does
+    not say when room comes back, so ``retry_after`` is the whole window; the roster sync keeps
+    its own per-organization budget so that it never gets here."""
+
+
+@dataclass(frozen=True)
+class TeamInfo:
+    id: int
+    slug: str
+    name: str
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> TeamInfo:
+        return cls(id=raw["id"], slug=raw["slug"], name=raw["name"])
+
+
+@dataclass(frozen=True)
+class TeamMembership:
+    """``state`` is ``pending`` (an organization invitation not yet accepted) or ``active``."""
+
+    username: str
+    role: str
+    state: str
+
+
+@dataclass(frozen=True)
+class OrgInvitation:
+    id: int
+    login: str | None
+    email: str | None
+    role: str
+    created_at: str
+    team_count: int
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> OrgInvitation:
+        return cls(
+            id=raw["id"],
+            login=raw.get("login"),
+            email=raw.get("email"),
+            role=raw.get("role") or "direct_member",
+            created_at=raw.get("created_at") or "",
+            team_count=int(raw.get("team_count") or 0),
+        )
+
+
+def team_slug(name: str) -> str:
+    """The slug GitHub derives from a team name (lower-cased, other characters become ``-``)."""
+    return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
 
 
 @dataclass(frozen=True)
@@ -296,23 +353,34 @@ class GitHubClient:
     def _repo_url(self, name: str) -> str:
         return f"/repos/{self.org}/{quote(name, safe='')}"
 
-    def _send(self, what: str, verb: str, url: str, body: Any = None) -> Any:
+    def _send(
+        self,
+        what: str,
+        verb: str,
+        url: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        repeatable: bool = True,
+    ) -> Any:
         """One call through PyGithub's requester (audited), typed errors out, the parsed JSON
         (None for an empty answer) back. Every call sent here sets absolute values or reads, so
         it is repeated after a transient failure."""
         requester = self.github.requester
 
         def once() -> Any:
-            status, headers, output = requester.requestJson(verb, url, input=body)
-            location = headers.get("location")
+            status, answer, output = requester.requestJson(verb, url, input=body, headers=headers)
+            location = answer.get("location")
             if status in (307, 308) and location:
-                status, headers, output = requester.requestJson(verb, location, input=body)
+                status, answer, output = requester.requestJson(
+                    verb, location, input=body, headers=headers
+                )
             data = _parsed(output)
             if status >= 400:
-                raise requester.createException(status, headers, data)
+                raise requester.createException(status, answer, data)
             return data
 
-        return self._call(what, once)
+        return self._call(what, once, repeatable=repeatable)
 
     # -- organization rulesets (GITHUB_PROTECTION_MODE=ruleset) -------------------------------
     def find_org_ruleset(self, name: str) -> dict[str, Any] | None:
@@ -362,6 +430,168 @@ class GitHubClient:
             repeatable=False,
         )
         return data
+
+    # -- people: teams, memberships, organization invitations (the roster sync) ---------------
+    # Costs and crash recovery per call: docs/people-platform.md. PUT and DELETE set absolute
+    # state, so they are repeated after a transient failure; a POST is not (look first).
+    def get_team(self, slug: str) -> TeamInfo | None:
+        """The team with this slug, or None (1 read)."""
+        try:
+            data = self._send(f"read team {slug}", "GET", self._team_url(slug))
+        except NotFoundError:
+            return None
+        return TeamInfo.from_raw(data)
+
+    def ensure_team(self, name: str, *, description: str = "") -> TeamInfo:
+        """The team named ``name``, created (closed) when missing: idempotent, 1 read and at
+        most 1 write. A team created meanwhile by someone else (422 "must be unique") is read."""
+        found = self.get_team(team_slug(name))
+        if found is not None:
+            return found
+        payload = {"name": name, "description": description, "privacy": "closed"}
+        try:
+            data = self._send(
+                f"create team {name} in {self.org}",
+                "POST",
+                f"/orgs/{self.org}/teams",
+                payload,
+                repeatable=False,
+            )
+        except ConflictError:
+            found = self.get_team(team_slug(name))
+            if found is None:
+                raise
+            return found
+        return TeamInfo.from_raw(data)
+
+    def grant_team_repo(self, slug: str, repo: str, *, permission: str) -> None:
+        """Give the team ``permission`` (pull, triage, push, maintain, admin) on the repository:
+        1 write, idempotent (an absolute value)."""
+        self._send(
+            f"grant {permission} on {repo} to team {slug}",
+            "PUT",
+            f"{self._team_url(slug)}/repos/{self.org}/{quote(repo, safe='')}",
+            {"permission": permission},
+        )
+
+    def get_team_repo_permission(self, slug: str, repo: str) -> str | None:
+        """The team's permission on the repository (``role_name``), None without access
+        (1 read): read it first and a re-sync sends no write."""
+        url = f"{self._team_url(slug)}/repos/{self.org}/{quote(repo, safe='')}"
+        try:
+            data = self._send(
+                f"read permission of team {slug} on {repo}",
+                "GET",
+                url,
+                headers={"Accept": "application/vnd.github.v3.repository+json"},
+            )
+        except NotFoundError:
+            return None
+        return (data or {}).get("role_name")
+
+    def set_team_membership(
+        self, slug: str, username: str, *, role: str = "member"
+    ) -> TeamMembership:
+        """Add ``username`` to the team (``member`` or ``maintainer``): 1 write. Someone outside
+        the organization is invited by it (``state: pending``; it counts as an organization
+        invitation). Idempotent: repeating it sends no second invitation."""
+        data = self._send(
+            f"add {username} to team {slug}",
+            "PUT",
+            self._membership_url(slug, username),
+            {"role": role},
+        )
+        return TeamMembership(username=username, role=data["role"], state=data["state"])
+
+    def get_team_membership(self, slug: str, username: str) -> TeamMembership | None:
+        """``pending`` / ``active`` membership, or None (1 read)."""
+        try:
+            data = self._send(
+                f"read membership of {username} in team {slug}",
+                "GET",
+                self._membership_url(slug, username),
+            )
+        except NotFoundError:
+            return None
+        return TeamMembership(username=username, role=data["role"], state=data["state"])
+
+    def remove_team_membership(self, slug: str, username: str) -> bool:
+        """Take ``username`` off the team (1 write); False when they were not on it (already
+        removed: not a failure)."""
+        try:
+            self._send(
+                f"remove {username} from team {slug}",
+                "DELETE",
+                self._membership_url(slug, username),
+            )
+        except NotFoundError:
+            return False
+        return True
+
+    def invite_to_org(
+        self,
+        *,
+        email: str | None = None,
+        invitee_id: int | None = None,
+        team_ids: Sequence[int] = (),
+        role: str = "direct_member",
+    ) -> OrgInvitation:
+        """Invite a person by email (or GitHub user id) into the organization and its teams:
+        1 write, 1 of the organization's invitations per 24 hours.
+
+        NOT repeated after a transient failure: the invitation may have been sent. Before
+        sending again, read :meth:`list_org_invitations` and look for the email / login.
+        Over the 24-hour limit: :class:`InvitationLimitError`.
+        """
+        if (email is None) == (invitee_id is None):
+            raise ValueError("invite_to_org needs exactly one of email and invitee_id")
+        payload: dict[str, Any] = {"role": role, "team_ids": list(team_ids)}
+        if email is not None:
+            payload["email"] = email
+        else:
+            payload["invitee_id"] = invitee_id
+        data = self._send(
+            f"invite {email or invitee_id} to {self.org}",
+            "POST",
+            f"/orgs/{self.org}/invitations",
+            payload,
+            repeatable=False,
+        )
+        return OrgInvitation.from_raw(data)
+
+    def list_org_invitations(self) -> list[OrgInvitation]:
+        """Every pending invitation of the organization (1 read per 100)."""
+        found: list[OrgInvitation] = []
+        page = 1
+        while True:
+            data = self._send(
+                f"read invitations of {self.org} (page {page})",
+                "GET",
+                f"/orgs/{self.org}/invitations?per_page=100&page={page}",
+            )
+            found.extend(OrgInvitation.from_raw(item) for item in data or [])
+            if len(data or []) < 100:
+                return found
+            page += 1
+
+    def cancel_org_invitation(self, invitation_id: int) -> bool:
+        """Cancel a pending invitation (1 write); False when it is gone already (accepted,
+        expired or cancelled: not a failure)."""
+        try:
+            self._send(
+                f"cancel invitation {invitation_id} of {self.org}",
+                "DELETE",
+                f"/orgs/{self.org}/invitations/{invitation_id}",
+            )
+        except NotFoundError:
+            return False
+        return True
+
+    def _team_url(self, slug: str) -> str:
+        return f"/orgs/{self.org}/teams/{quote(slug, safe='')}"
+
+    def _membership_url(self, slug: str, username: str) -> str:
+        return f"{self._team_url(slug)}/memberships/{quote(username, safe='')}"
 
     # -- the token and the organization (manage.py preflight) --------------------------------
     def get_authenticated_user(self) -> dict[str, Any]:
@@ -489,6 +719,13 @@ def _classify(exc: GithubException, what: str) -> Exception:
         return PlanLimitError(f"{message}. {PLAN_LIMIT_HINT}", **kwargs)
     if status == 404:
         return NotFoundError(message, **kwargs)
+    if status == 422 and "over invitation limit" in str(exc.data).lower():
+        return InvitationLimitError(
+            f"{message} (over invitation limit): GitHub allows 50 organization invitations "
+            "per 24 hours (500 for organizations older than a month or on a paid plan)",
+            retry_after=INVITATION_WINDOW,
+            **kwargs,
+        )
     if status == 422 and any(
         text in str(exc.data).lower() for text in ("already exists", "must be unique")
     ):

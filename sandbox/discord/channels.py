@@ -27,7 +27,9 @@ from sandbox.discord.state import (
     DiscordState,
     Guild,
     Invite,
+    Member,
     Overwrite,
+    User,
     iso,
 )
 from sandbox.http import Request, Response
@@ -356,6 +358,51 @@ def list_invites(state: DiscordState, request: Request, body: Any) -> Response:
         if invite.channel_id == channel.id and not invite.expired(now)
     ]
     return Response(200, invites)
+
+
+def list_guild_invites(state: DiscordState, request: Request, body: Any) -> Response:
+    """Every live invite of the server, of every channel (MANAGE_GUILD)."""
+    guild = state.guild_for_bot(request.params["guild_id"])
+    state.require(state.guild_permissions(guild), perms.MANAGE_GUILD)
+    now = time.time()
+    invites = [
+        _invite_json(state, guild, invite)
+        for invite in guild.invites.values()
+        if not invite.expired(now)
+    ]
+    return Response(200, invites)
+
+
+def accept_invite(state: DiscordState, code: str, username: str) -> dict[str, Any]:
+    """A person opens the invite link (control API): they join the server (a new user named
+    ``username``, or the one of that name already known) with the invite's roles; a use is
+    counted and an invite used up (``max_uses``) or expired is gone, as in Discord."""
+    if not isinstance(username, str) or not username.strip():
+        raise ValueError("username must be a non-empty string")
+    now = time.time()
+    for guild in state.guilds.values():
+        invite = guild.invites.get(code)
+        if invite is None:
+            continue
+        if invite.expired(now):
+            del guild.invites[code]
+            break
+        user = next((u for u in state.users.values() if u.username == username), None)
+        if user is None:
+            user = User(state.new_id(), username)
+            state.users[user.id] = user
+        member = guild.members.get(user.id)
+        if member is None:
+            member = Member(user.id, [], now)
+            guild.members[user.id] = member
+        for role_id in invite.role_ids:
+            if role_id in guild.roles and role_id not in member.roles:
+                member.roles.append(role_id)
+        invite.uses += 1
+        if invite.max_uses and invite.uses >= invite.max_uses:
+            del guild.invites[code]
+        return {"guild_id": guild.id, "user_id": user.id, "roles": list(member.roles)}
+    raise LookupError(f"no valid invite {code}")
 
 
 def _invite_roles(state: DiscordState, guild: Guild, raw: Any) -> list[str]:

@@ -55,6 +55,7 @@ ROUTES: tuple[tuple[str, str, DiscordHandler, str | None], ...] = (
     ),
     ("GET", "/channels/{channel_id}/invites", channels.list_invites, None),
     ("POST", "/channels/{channel_id}/invites", channels.create_invite, "CreateGuildInviteRequest"),
+    ("GET", "/guilds/{guild_id}/invites", channels.list_guild_invites, None),
 )
 
 
@@ -199,6 +200,10 @@ class FakeDiscord(Platform):
         if role is None or role.id == guild.id:
             raise LookupError(f"no deletable role {role_id} in guild {guild_id}")
         guilds.remove_role(self.state, guild, role)
+
+    def staff_accept_invite(self, code: str, username: str) -> dict[str, Any]:
+        """A person joins the server through an invite link (with the invite's roles)."""
+        return channels.accept_invite(self.state, code, username)
 
     def staff_remove_bot(self, guild_id: str) -> None:
         """A person kicks the bot: its managed role goes too; the guild is unknown to it now."""

@@ -55,6 +55,7 @@ SERVED_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("DELETE", "/channels/{channel_id}/permissions/{overwrite_id}"),
     ("GET", "/channels/{channel_id}/invites"),
     ("POST", "/channels/{channel_id}/invites"),
+    ("GET", "/guilds/{guild_id}/invites"),
 )
 
 # ``format`` is only an annotation in 2020-12; these checks make the numeric formats mean what

@@ -61,6 +61,13 @@ class Org:
     created_at: str = field(default_factory=now_iso)
     role: str = "admin"  # the token's role in it (see ROLES)
     rulesets: list[dict[str, Any]] = field(default_factory=list)  # sandbox.github.rulesets
+    # People (sandbox.github.people): teams by slug, member logins (lower-cased), pending
+    # invitations by id, and when each invitation was sent (the 24-hour limit's window).
+    teams: dict[str, Any] = field(default_factory=dict)
+    members: set[str] = field(default_factory=set)
+    invitations: dict[int, Any] = field(default_factory=dict)
+    invitation_times: list[float] = field(default_factory=list)
+    blocked_by: set[str] = field(default_factory=set)  # users who blocked the organization
 
 
 @dataclass
@@ -135,7 +142,10 @@ class State:
         self.names: dict[tuple[str, str], int] = {}  # (org, name) lower-cased -> repo id
         self.redirects: dict[tuple[str, str], int] = {}  # old names of renamed repos
         self.counters = Counters()
-        self._next_id = {"org": 9000, "repo": 100000, "label": 500000, "ruleset": 700}
+        self._next_id = {"org": 9000, "repo": 100000, "label": 500000, "ruleset": 700,
+                         "team": 3000, "invitation": 40000}  # fmt: skip
+        self.users: dict[int, str] = {}  # ids of logins seen (invitations by invitee_id)
+        self.clock_offset = 0.0  # seconds the control API moved the sandbox clock forward
         self.started = time.time()
 
     def next_id(self, kind: str) -> int:

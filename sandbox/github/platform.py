@@ -54,10 +54,10 @@ class FakeGitHub(Platform):
 
     # -- wiring ---------------------------------------------------------------------------------
     def register_routes(self) -> None:
-        from sandbox.github import apps, contents, git, protection, repos, rulesets
+        from sandbox.github import apps, contents, git, people, protection, repos, rulesets
 
         # protection first: "/branches/{branch:path}" would otherwise swallow ".../protection"
-        for module in (protection, apps, rulesets, repos, git, contents):
+        for module in (protection, apps, rulesets, people, repos, git, contents):
             module.register(self)
 
     def route(self, method: str, template: str, handler: GitHubHandler) -> None:

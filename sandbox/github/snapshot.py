@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.github.limits import clock
 from sandbox.github.model import Repo
+from sandbox.github.people import snapshot as people_snapshot
 
 if TYPE_CHECKING:
     from sandbox.github.platform import FakeGitHub
@@ -30,6 +31,7 @@ def snapshot(gh: FakeGitHub) -> dict[str, Any]:
                 "plan": org.plan,
                 "role": org.role,
                 "repos": [repo.name for repo in repos if repo.org is org],
+                "people": people_snapshot(org),
             }
             for org in state.orgs.values()
         },
