@@ -36,7 +36,7 @@ from provisioning_bench import (
     LATENCY_MS,
     ORG,
 )
-from scratch import answers, drop_database, free_port, process, scratch_database, wait_until
+from scratch import drop_database, scratch_database, workers_and_api
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -131,31 +131,9 @@ def run(db_url: str, broker: str) -> None:
             "API_THROTTLE_RATE": "",
             "API_MAX_ACTIVE_COURSES_PER_KEY": "0",
         }
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        gunicorn = [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
-        celery = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"]
-        with (
-            process(
-                [*celery, "-c", str(CONCURRENCY), "-n", "ib1@%h", "-l", "INFO"],
-                env,
-                logs / "w1.log",
-            ),
-            process(
-                [*celery, "-c", str(CONCURRENCY), "-n", "ib2@%h", "-l", "INFO"],
-                env,
-                logs / "w2.log",
-            ),
-            process(
-                [*gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-                env,
-                logs / "gunicorn.log",
-            ),
-        ):
-            for n in (1, 2):
-                log = logs / f"w{n}.log"
-                wait_until(lambda log=log: " ready." in log.read_text(), 60, "ready worker", log)
-            wait_until(lambda: answers(base + "/health"), 60, "gunicorn", logs / "gunicorn.log")
+        with workers_and_api(
+            env, logs, concurrency=CONCURRENCY, name="ib", gunicorn_args=[]
+        ) as base:
             headers = {"x-api-key": key, "Content-Type": "text/csv"}
             content = semester_csv().encode()
             plan = requests.post(

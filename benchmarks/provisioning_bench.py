@@ -45,7 +45,7 @@ from typing import Any
 
 import redis
 import requests
-from scratch import answers, drop_database, free_port, process, scratch_database, wait_until
+from scratch import drop_database, scratch_database, workers_and_api
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -257,39 +257,13 @@ def run(db_url: str, broker: str) -> None:
             "LOG_LEVEL": "WARNING",
             **app_env,
         }
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        gunicorn = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--log-level",
-            "warning",
-        ]
-        celery = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"]
-        with (
-            process(
-                [*celery, "-c", str(CONCURRENCY), "-n", "bench1@%h", "-l", "INFO"],
-                env,
-                logs / "worker1.log",
-            ),
-            process(
-                [*celery, "-c", str(CONCURRENCY), "-n", "bench2@%h", "-l", "INFO"],
-                env,
-                logs / "worker2.log",
-            ),
-            process(
-                [*gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-                env,
-                logs / "gunicorn.log",
-            ),
-        ):
-            for n in (1, 2):
-                log = logs / f"worker{n}.log"
-                wait_until(lambda log=log: " ready." in log.read_text(), 60, "ready worker", log)
-            wait_until(lambda: answers(base + "/health"), 60, "gunicorn", logs / "gunicorn.log")
-
+        with workers_and_api(
+            env,
+            logs,
+            concurrency=CONCURRENCY,
+            name="bench",
+            gunicorn_args=["--log-level", "warning"],
+        ) as base:
             started = time.time()
             ids, statuses = post_courses(base, key)
             posted = time.time() - started

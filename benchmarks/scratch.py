@@ -98,3 +98,41 @@ def answers(url: str) -> bool:
             return response.status == 200
     except OSError:  # refused, reset, timed out, or an HTTP error status
         return False
+
+
+@contextmanager
+def workers_and_api(
+    env: dict[str, str], logs: Path, *, concurrency: int, name: str, gunicorn_args: list[str]
+) -> Iterator[str]:
+    """Two Celery workers of ``concurrency`` each and gunicorn (2 workers) on a free port, all
+    ready; yields the API's base URL. Logs go to ``logs``."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    celery = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"]
+    gunicorn = [sys.executable, "-m", "gunicorn", "config.wsgi:application", *gunicorn_args]
+    with (
+        process(
+            [*celery, "-c", str(concurrency), "-n", f"{name}1@%h", "-l", "INFO"],
+            env,
+            logs / "worker1.log",
+        ),
+        process(
+            [*celery, "-c", str(concurrency), "-n", f"{name}2@%h", "-l", "INFO"],
+            env,
+            logs / "worker2.log",
+        ),
+        process(
+            [*gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+            env,
+            logs / "gunicorn.log",
+        ),
+    ):
+        for n in (1, 2):
+            log = logs / f"worker{n}.log"
+            wait_until(_ready(log), 60, "ready worker", log)
+        wait_until(lambda: answers(base + "/health"), 60, "gunicorn", logs / "gunicorn.log")
+        yield base
+
+
+def _ready(log: Path) -> Callable[[], bool]:
+    return lambda: " ready." in log.read_text()
