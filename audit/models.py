@@ -53,6 +53,7 @@ class SystemEvent(models.Model):
         ENQUEUE_FAILED = "enqueue_failed", "Enqueue failed (broker unreachable)"
         PLATFORM_UNREACHABLE = "platform_unreachable", "Platform unreachable"
         THROTTLE_STORE_DOWN = "throttle_store_down", "API throttle counting in-process"
+        DRIFT_DETECTED = "drift_detected", "Drift detected (verify)"
 
     class Severity(models.TextChoices):
         INFO = "info", "Info"

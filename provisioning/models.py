@@ -31,6 +31,7 @@ class StepName(models.TextChoices):
     )
     RENAME_DISCORD_SERVER = "RENAME_DISCORD_SERVER", "Rename the Discord server"
     DESCRIBE_GITHUB_REPOS = "DESCRIBE_GITHUB_REPOS", "Describe the repositories anew"
+    VERIFY_RESOURCES = "VERIFY_RESOURCES", "Compare the resources with the platforms"
 
 
 class ResourceKind(models.TextChoices):
@@ -55,6 +56,7 @@ class Operation(models.Model):
         PROVISION = "PROVISION", "Provision"
         ADD_GROUPS = "ADD_GROUPS", "Add lab groups"
         RENAME = "RENAME", "Rename"
+        VERIFY = "VERIFY", "Verify (drift detection)"
 
     class Status(models.TextChoices):
         PENDING = "PENDING", "Pending"
@@ -216,6 +218,26 @@ class ExternalResource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.kind} {self.key}"
+
+
+class DriftReport(models.Model):
+    """What a VERIFY operation found: per confirmed resource, ``ok``, ``missing`` or ``changed``
+    with the differing fields (``provisioning.drift``). The latest one is the course's drift."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="drift_reports")
+    operation = models.ForeignKey(
+        Operation, on_delete=models.SET_NULL, null=True, blank=True, related_name="drift_reports"
+    )
+    checked_at = models.DateTimeField(db_index=True)
+    drifted = models.BooleanField(default=False)
+    # [{"provider", "kind", "key", "state", "differences": {field: {"expected", "actual"}}}]
+    resources = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["course", "-checked_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"drift {'found' if self.drifted else 'none'} at {self.checked_at:%Y-%m-%d %H:%M}"
 
 
 class JobExecution(models.Model):

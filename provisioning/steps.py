@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from courses.models import Course
 from provisioning.context import StepContext
-from provisioning.handlers import changes, discord, github
+from provisioning.handlers import changes, discord, github, verify
 from provisioning.models import StepName
 
 Handler = Callable[[StepContext], None]
@@ -24,6 +24,7 @@ HANDLERS: dict[str, Handler] = {
     StepName.APPLY_GROUP_BRANCH_PROTECTIONS: github.protect_repos,
     StepName.RENAME_DISCORD_SERVER: discord.rename_discord_server,
     StepName.DESCRIBE_GITHUB_REPOS: changes.describe_repos,
+    StepName.VERIFY_RESOURCES: verify.verify_resources,
 }
 
 # Seeding comes before protection: the branch must exist, and protection would block the commit.
@@ -52,6 +53,8 @@ STEPS: dict[str, tuple[StepName, ...]] = {
 CHANGE_STEPS: dict[str, tuple[StepName, ...]] = {
     "ADD_GROUPS": STEPS[Course.Type.LABORATORY][1:],
     "RENAME": (StepName.RENAME_DISCORD_SERVER, StepName.DESCRIBE_GITHUB_REPOS),
+    # Reads only (provisioning.drift): one step, its report stored as a DriftReport.
+    "VERIFY": (StepName.VERIFY_RESOURCES,),
 }
 
 

@@ -53,6 +53,7 @@ from courses.models import Course
 from courses.services import CourseConflictError, LabGroupInput, course_create
 from provisioning.selectors import course_operations, course_status
 from provisioning.services import provisioning_retry
+from provisioning.verify import course_verify, drift_report_json, drift_report_latest
 from webhooks.services import course_webhook_attach
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -87,6 +88,8 @@ class CourseViewSet(viewsets.GenericViewSet):
         "partial_update": ("courses.change_course",),
         "lab_groups": ("courses.change_course",),
         "operations": ("courses.view_course",),
+        "verify": ("courses.change_course",),
+        "drift": ("courses.view_course",),
     }
 
     def get_queryset(self) -> QuerySet[Course]:
@@ -316,6 +319,41 @@ class CourseViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], pagination_class=None)
     def operations(self, request: Request, pk: str) -> Response:
         return Response(course_operations(course=self.get_object()))
+
+    @extend_schema(
+        operation_id="courses_verify",
+        summary="Compare the course's resources with the platforms (a VERIFY operation)",
+        description="Reads only; the report is at /courses/{id}/drift once it completes. "
+        "409 while another operation of the course is pending or running.",
+        request=None,
+        parameters=[_location("The course's drift report URL.")],
+        responses={
+            202: OpenApiResponse(OperationSerializer, description="The operation, queued."),
+            **error_responses(404, 409),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: str) -> Response:
+        course = self.get_object()
+        api_key = request_api_key(request)
+        user = request.user if api_key is None and isinstance(request.user, User) else None
+        operation = course_verify(course=course, requested_by_key=api_key, requested_by_user=user)
+        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
+        url = request.build_absolute_uri(reverse("course-drift", args=[course.id]))
+        return Response(body, status=202, headers={"Location": url})
+
+    @extend_schema(
+        operation_id="courses_drift",
+        summary="The course's latest drift report: each resource ok, missing or changed",
+        responses={200: OpenApiResponse(description="The report."), **error_responses(404)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def drift(self, request: Request, pk: str) -> Response:
+        course = self.get_object()
+        report = drift_report_latest(course=course)
+        if report is None:
+            raise NotFound(f"Course {course.id} has not been verified yet.")
+        return Response(drift_report_json(report=report))
 
     @extend_schema(
         operation_id="courses_resources",

@@ -120,3 +120,20 @@ def test_another_keys_course_is_404(own_key, client_for, laboratory):
         ),
         404,
     )
+
+
+def test_verify_then_drift_report(api, laboratory, django_capture_on_commit_callbacks):
+    assert_error(api.get(f"/courses/{laboratory.id}/drift"), 404, contains="not been verified")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/courses/{laboratory.id}/verify")
+    assert response.status_code == 202, response.json()
+    assert response.json()["kind"] == "VERIFY"
+    assert response["Location"].endswith(f"/courses/{laboratory.id}/drift")
+    report = api.get(f"/courses/{laboratory.id}/drift").json()
+    assert report["courseId"] == str(laboratory.id) and not report["drifted"]
+    assert {r["state"] for r in report["resources"]} == {"ok"}
+
+
+def test_verify_is_409_while_another_operation_runs(api, laboratory):
+    laboratory.operations.create(kind="RENAME")
+    assert_error(api.post(f"/courses/{laboratory.id}/verify"), 409)

@@ -31,6 +31,8 @@ OPERATIONS = {
     ("patch", "/courses/{id}"),
     ("post", "/courses/{id}/lab-groups"),
     ("get", "/courses/{id}/operations"),
+    ("post", "/courses/{id}/verify"),
+    ("get", "/courses/{id}/drift"),
     ("post", "/webhooks"),
     ("get", "/webhooks"),
     ("get", "/webhooks/{id}"),

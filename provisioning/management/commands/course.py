@@ -5,7 +5,10 @@
 - ``add-group COURSE_ID --group NAME [--group NAME ...]``: lab groups added to a COMPLETED
   laboratory, numbered after its last group; only their resources are made;
 - ``rename COURSE_ID --name NAME``: the course and its Discord server renamed;
-- ``operations COURSE_ID``: its operations, their steps and every attempt.
+- ``operations COURSE_ID``: its operations, their steps and every attempt;
+- ``verify COURSE_ID``: a VERIFY operation (reads only) compares every confirmed resource with
+  the platforms; prints the report (``--json``: ``{courseId, checkedAt, resources: [...]}``) and
+  exits 1 when anything drifted.
 
 Thin: the services of ``courses.changes`` do the work. Like ``provision_course``, without a broker
 the command waits for the run (this process is the worker); ``--wait`` shows the operation's
@@ -32,12 +35,13 @@ from provisioning.management.progress import StepProgress
 from provisioning.models import Operation
 from provisioning.selectors import course_operations
 from provisioning.services import CourseBusyError, NothingToRetryError
+from provisioning.verify import course_verify, drift_report_json, drift_report_latest
 
 POLL_SECONDS = 0.5
 
 
 class Command(BaseCommand):
-    help = "Change a course (rebind, add-group, rename) or list its operations."
+    help = "Change a course (rebind, add-group, rename), verify it, or list its operations."
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -54,10 +58,13 @@ class Command(BaseCommand):
         rename = actions.add_parser("rename", help="Rename a course and its Discord server.")
         rename.add_argument("--name", required=True)
         listing = actions.add_parser("operations", help="List the course's operations.")
-        for sub in (rebind, add, rename, listing):
+        verify = actions.add_parser(
+            "verify", help="Compare the course's resources with the platforms (reads only)."
+        )
+        for sub in (rebind, add, rename, listing, verify):
             sub.add_argument("course_id", metavar="COURSE_ID")
             sub.add_argument("--json", action="store_true", help="Print the operations as JSON.")
-        for sub in (rebind, add, rename):
+        for sub in (rebind, add, rename, verify):
             sub.add_argument("--wait", action="store_true", help="Follow the steps until done.")
             sub.add_argument("--timeout", type=float, default=900.0, help="Seconds to wait.")
 
@@ -72,6 +79,9 @@ class Command(BaseCommand):
             if options["wait"] or mode != CELERY:
                 self._follow(course, operation, mode, options)
         course.refresh_from_db()
+        if options["action"] == "verify":
+            self._print_drift(course, operation, options["json"])
+            return
         self._print(course, options["json"], only=operation)
         operation.refresh_from_db()
         if operation.status == Operation.Status.FAILED:
@@ -91,6 +101,8 @@ class Command(BaseCommand):
                     for number, name in enumerate(options["group"], start=last + 1)
                 ]
                 return course_add_groups(course=course, groups=groups)
+            if options["action"] == "verify":
+                return course_verify(course=course)
             operation = course_rename(course=course, name=options["name"])
         except ValidationError as exc:
             raise CommandError(_messages(exc)) from exc
@@ -119,6 +131,31 @@ class Command(BaseCommand):
             time.sleep(POLL_SECONDS)
         if mode == BACKGROUND:
             background_wait(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _print_drift(self, course: Course, operation: Operation, as_json: bool) -> None:
+        """The operation's report; exit 1 (after printing it) when anything drifted."""
+        operation.refresh_from_db()
+        report = drift_report_latest(course=course)
+        if report is None or report.operation_id != operation.id:
+            failed = operation.steps.filter(status="FAILED").first()
+            detail = failed.last_error if failed else f"still {operation.status}"
+            raise CommandError(f"Course {course.id}: verify did not finish ({detail}).")
+        body = drift_report_json(report=report)
+        if as_json:
+            self.stdout.write(json.dumps(body, indent=2))
+        else:
+            self.stdout.write(f"Checked {body['checkedAt']}")
+            for item in body["resources"]:
+                fields = ", ".join(sorted(item["differences"]))
+                self.stdout.write(
+                    f"  {item['state']:<8} {item['provider']} {item['kind']} {item['key']}"
+                    + (f" ({fields})" if fields else "")
+                )
+        drifted = [item for item in body["resources"] if item["state"] != "ok"]
+        if drifted:
+            raise CommandError(
+                f"Course {course.id}: {len(drifted)} resource(s) drifted.", returncode=1
+            )
 
     def _print(self, course: Course, as_json: bool, only: Operation | None = None) -> None:
         operations = course_operations(course=course)

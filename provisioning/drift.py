@@ -1,0 +1,204 @@
+"""Drift detection: does every confirmed resource of a course still exist and match what it was
+made as? Reads only, at most one per resource.
+
+A listing serves many resources: one ``list_channels`` answers for every channel of the server,
+one ``list_roles`` for every role. A repository is read by its recorded id (``get_repo_by_id``),
+so one renamed by hand shows as a changed name rather than a missing repository, and its
+protection is read under the name it has now. Seeded content is not compared: the files are the
+course's starting point and students change them (docs/operations-platform.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from audit.models import SystemEvent
+from audit.services import system_event_record
+from courses.models import Course
+from integrations.discord.client import DiscordClient
+from integrations.errors import NotFoundError
+from integrations.github.client import GitHubClient, RepoInfo, protection_differences
+from provisioning.models import DriftReport, ExternalResource, Operation, ResourceKind
+
+OK, MISSING, CHANGED = "ok", "missing", "changed"
+DISCORD = ExternalResource.Provider.DISCORD
+GITHUB = ExternalResource.Provider.GITHUB
+# What each kind's check reads; a seed is not compared (see the module's docstring).
+CHECKED_KINDS = (
+    ResourceKind.SERVER,
+    ResourceKind.ROLE,
+    ResourceKind.CHANNEL,
+    ResourceKind.REPOSITORY,
+    ResourceKind.PROTECTION,
+)
+
+Differences = dict[str, dict[str, Any]]
+
+
+def _entry(resource: ExternalResource, state: str, differences: Differences) -> dict[str, Any]:
+    return {
+        "provider": resource.provider,
+        "kind": resource.kind,
+        "key": resource.key,
+        "state": state,
+        "differences": differences,
+    }
+
+
+def _compare(pairs: dict[str, tuple[Any, Any]]) -> Differences:
+    """``{field: (expected, actual)}`` to the differing fields only."""
+    return {
+        name: {"expected": expected, "actual": actual}
+        for name, (expected, actual) in pairs.items()
+        if expected != actual
+    }
+
+
+def _overwrites(raw: list[dict[str, Any]]) -> list[list[Any]]:
+    """Overwrites comparable whatever their order and whether allow/deny came as strings."""
+    return sorted(
+        [str(o["id"]), int(o["type"]), int(o["allow"]), int(o["deny"])] for o in raw or []
+    )
+
+
+class _Reads:
+    """The course's reads, each made once and only when a resource needs it."""
+
+    def __init__(self, *, discord: DiscordClient, github: GitHubClient, guild_id: str) -> None:
+        self.discord, self.github, self.guild_id = discord, github, guild_id
+        self._cache: dict[str, Any] = {}
+        self.repos: dict[str, RepoInfo | None] = {}  # key -> as GitHub has it now (None: gone)
+
+    def _once(self, name: str, read: Any) -> Any:
+        if name not in self._cache:
+            self._cache[name] = read()
+        return self._cache[name]
+
+    def channels(self) -> dict[str, dict[str, Any]]:
+        return self._once(
+            "channels", lambda: {c["id"]: c for c in self.discord.list_channels(self.guild_id)}
+        )
+
+    def roles(self) -> dict[str, dict[str, Any]]:
+        return self._once(
+            "roles", lambda: {r["id"]: r for r in self.discord.list_roles(self.guild_id)}
+        )
+
+
+def _check_server(resource: ExternalResource, reads: _Reads) -> dict[str, Any]:
+    guild = reads.discord.get_my_guild(resource.external_id)
+    if guild is None:  # deleted, or the bot was removed: either way nothing can be done by API
+        return _entry(resource, MISSING, {})
+    differences = _compare({"name": (resource.data.get("name"), guild.get("name"))})
+    return _entry(resource, CHANGED if differences else OK, differences)
+
+
+def _check_channel(resource: ExternalResource, reads: _Reads) -> dict[str, Any]:
+    channel = reads.channels().get(resource.external_id)
+    if channel is None:
+        return _entry(resource, MISSING, {})
+    differences = _compare(
+        {
+            "name": (resource.data.get("name"), channel.get("name")),
+            "overwrites": (
+                _overwrites(resource.data.get("overwrites", [])),
+                _overwrites(channel.get("permission_overwrites", [])),
+            ),
+        }
+    )
+    return _entry(resource, CHANGED if differences else OK, differences)
+
+
+def _check_role(resource: ExternalResource, reads: _Reads) -> dict[str, Any]:
+    role = reads.roles().get(resource.external_id)
+    if role is None:
+        return _entry(resource, MISSING, {})
+    differences = _compare({"name": (resource.data.get("name"), role.get("name"))})
+    return _entry(resource, CHANGED if differences else OK, differences)
+
+
+def _check_repository(resource: ExternalResource, reads: _Reads, course: Course) -> dict[str, Any]:
+    try:
+        repo = reads.github.get_repo_by_id(int(resource.external_id))
+    except NotFoundError:
+        reads.repos[resource.key] = None
+        return _entry(resource, MISSING, {})
+    reads.repos[resource.key] = repo
+    marker = f"[course:{course.id}]"
+    differences = _compare(
+        {
+            "name": (resource.key, repo.name),
+            "private": (True, repo.private),
+            "archived": (False, repo.archived),
+            "marker": (True, marker in repo.description),
+        }
+    )
+    return _entry(resource, CHANGED if differences else OK, differences)
+
+
+def _check_protection(resource: ExternalResource, reads: _Reads) -> dict[str, Any]:
+    if "ruleset" in resource.data:
+        # The semester's organization ruleset protects it: one read per name, shared.
+        name = resource.data["ruleset"]
+        ruleset = reads._once(f"ruleset:{name}", lambda: reads.github.find_org_ruleset(name))
+        return _entry(resource, OK if ruleset else MISSING, {})
+    repo = reads.repos.get(resource.key)
+    if repo is None:  # its repository is gone (reported there): no branch to read
+        return _entry(resource, MISSING, {})
+    current = reads.github.get_protection(repo.name, branch=resource.external_id)
+    if current is None:
+        return _entry(resource, MISSING, {})
+    differences = protection_differences(current)
+    return _entry(resource, CHANGED if differences else OK, differences)
+
+
+def course_drift_check(
+    *, course: Course, discord: DiscordClient, github: GitHubClient
+) -> list[dict[str, Any]]:
+    """Compare each confirmed resource of the course with its platform: reads only."""
+    resources = list(
+        ExternalResource.objects.filter(
+            course=course, state=ExternalResource.State.CONFIRMED, kind__in=CHECKED_KINDS
+        ).order_by("id")
+    )
+    # Repositories before their protections: a protection is read under the repository's name.
+    resources.sort(key=lambda r: CHECKED_KINDS.index(ResourceKind(r.kind)))
+    server = next((r for r in resources if r.kind == ResourceKind.SERVER), None)
+    reads = _Reads(discord=discord, github=github, guild_id=server.external_id if server else "")
+    report = []
+    for resource in resources:
+        if resource.kind == ResourceKind.SERVER:
+            report.append(_check_server(resource, reads))
+        elif resource.kind == ResourceKind.CHANNEL:
+            report.append(_check_channel(resource, reads))
+        elif resource.kind == ResourceKind.ROLE:
+            report.append(_check_role(resource, reads))
+        elif resource.kind == ResourceKind.REPOSITORY:
+            report.append(_check_repository(resource, reads, course))
+        else:
+            report.append(_check_protection(resource, reads))
+    return report
+
+
+def drift_report_record(
+    *, course: Course, resources: list[dict[str, Any]], operation: Operation | None = None
+) -> DriftReport:
+    """Store a report; drift also records a system event for operators."""
+    drifted = [r for r in resources if r["state"] != OK]
+    report = DriftReport.objects.create(
+        course=course,
+        operation=operation,
+        checked_at=timezone.now(),
+        drifted=bool(drifted),
+        resources=resources,
+    )
+    if drifted:
+        system_event_record(
+            kind=SystemEvent.Kind.DRIFT_DETECTED,
+            message=f"Course {course}: {len(drifted)} resource(s) drifted on the platforms.",
+            course_id=course.id,
+            drifted=[f"{r['provider']} {r['kind']} {r['key']}: {r['state']}" for r in drifted],
+        )
+    return report
