@@ -50,7 +50,8 @@ _guard_installed = False
 
 
 def reading_beside_repository(path: str) -> bool:
-    """Whether ``path`` lies in the clone's parent folder, outside the clone (like ../shared)."""
+    """Whether ``path`` lies in the clone's parent folder, outside the clone (a folder beside it,
+    which a clone from the repository's host does not have)."""
     full = os.path.abspath(path)
     if not full.startswith(_BESIDE) or (full + os.sep).startswith(_REPOSITORY):
         return False

@@ -14,7 +14,7 @@ from tests.helpers import REFERENCE, ROOT
 @pytest.mark.parametrize(
     "beside",
     [
-        ROOT.parent / "shared" / "reference" / "discord-openapi.json",
+        ROOT.parent / "reference-material" / "discord-openapi.json",  # a folder beside the clone
         ROOT.parent / "nothing-here.txt",  # refused before the file system is even asked
         ROOT.parent / (ROOT.name + "-other") / "README.md",  # a sibling sharing our prefix
     ],
@@ -29,8 +29,8 @@ def test_opening_a_file_beside_the_repository_fails_loudly(beside):
 
 def test_a_relative_path_up_and_out_is_refused_too(monkeypatch):
     monkeypatch.chdir(ROOT)
-    with pytest.raises(ReadBesideRepositoryError, match="shared"):
-        open("../shared/reference/discord-openapi.LICENSE")  # noqa: SIM115
+    with pytest.raises(ReadBesideRepositoryError, match="reference-material"):
+        open("../reference-material/discord-openapi.LICENSE")  # noqa: SIM115
 
 
 def test_the_repository_temporary_files_and_the_interpreter_stay_readable(tmp_path):
