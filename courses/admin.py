@@ -41,7 +41,7 @@ from common.admin_blocks import (
     milliseconds,
     time_column,
 )
-from config.celery import CELERY, execution_mode
+from config.celery import CELERY, INLINE, execution_mode
 from courses.admin_forms import COURSE_FIELDS, CourseAddForm, LabGroupFormSet, lab_group_inputs
 from courses.api.caps import active_courses_cap, course_owner
 from courses.changes import course_rebind, course_rebindable
@@ -343,22 +343,19 @@ class CourseAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:courses_course_change", args=[quote(obj.pk)]))
 
     def _say_where_provisioning_is(self, request: HttpRequest, course: Course) -> None:
-        """Say what is true once Save returns: provisioned already (inline), failed, or queued
-        for the background or a worker, the course page then following its steps."""
-        status = Course.objects.filter(id=course.id).values_list("status", flat=True).first()
-        if status == Course.Status.COMPLETED:
-            text, level = "Course “{}” was created and provisioned.", messages.SUCCESS
-        elif status == Course.Status.FAILED:
-            text = "Course “{}” was created, but its provisioning failed: see its steps below."
-            level = messages.WARNING
-        elif execution_mode() == CELERY:
+        """Say what is true once Save returns. The admin saves in a transaction and provisioning
+        starts on its commit, after this runs: the course's status tells nothing yet, where its
+        run happens does (inline, it has run by the time the next page shows)."""
+        mode = execution_mode()
+        if mode == CELERY:
             text = "Course “{}” was created; its provisioning is queued for a worker. "
             text += "This page follows its steps."
-            level = messages.SUCCESS
+        elif mode == INLINE:
+            text = "Course “{}” was created and its provisioning has run: see its steps below."
         else:
             text = "Course “{}” was created; its provisioning runs in the background. "
             text += "This page follows its steps."
-            level = messages.SUCCESS
+        level = messages.SUCCESS
         self.message_user(request, format_html(text, course), level)
 
     def render_change_form(
