@@ -89,21 +89,30 @@ class Course(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when a tear down has removed what the course made: the row stays as the record of what
+    # was made and removed (its operations, steps and audit), hidden from lists unless asked, and
+    # its name, semester, server and slug are free for a new course (the constraints below hold
+    # among live courses only).
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    # Set when an ARCHIVE operation completes, cleared when an UNARCHIVE does (semester end).
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["name", "semester"], name="course_unique_name_semester"
+                fields=["name", "semester"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="course_unique_name_semester",
             ),
             models.UniqueConstraint(
                 fields=["discord_guild_id"],
-                condition=~models.Q(discord_guild_id=""),
+                condition=~models.Q(discord_guild_id="") & models.Q(deleted_at__isnull=True),
                 name="course_unique_discord_guild",
             ),
             models.UniqueConstraint(
                 fields=["github_org", "slug"],
-                condition=~models.Q(slug=""),
+                condition=~models.Q(slug="") & models.Q(deleted_at__isnull=True),
                 name="course_unique_org_slug",
             ),
         ]
@@ -128,3 +137,68 @@ class LabGroup(models.Model):
 
     def __str__(self) -> str:
         return f"Group {self.number}: {self.name}"
+
+
+class CourseMember(models.Model):
+    """A person on a course's roster: who they are, and how far each platform has let them in.
+
+    ``removed_at`` is set when the person is taken off the roster: the next sync removes their
+    team memberships and cancels their pending invitation, then the row stays as the record.
+    The platform state (``github_state``) is written by the sync (provisioning.handlers.people);
+    on Discord a bot cannot add anyone, so members join through their group's invite link.
+    """
+
+    class Role(models.TextChoices):
+        INSTRUCTOR = "instructor", "Instructor"
+        TA = "ta", "Teaching assistant"
+        STUDENT = "student", "Student"
+
+    STAFF = (Role.INSTRUCTOR, Role.TA)
+
+    class GitHubState(models.TextChoices):
+        NOT_SYNCED = "not_synced", "Not synced yet"
+        # Over the organization's invitation budget: sent when the window allows (waiting_until).
+        WAITING = "waiting", "Waiting for the invitation budget"
+        PENDING = "pending", "Invited, not accepted yet"
+        ACTIVE = "active", "Member"
+        REMOVED = "removed", "Removed"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="members")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
+    lab_group = models.ForeignKey(
+        LabGroup, on_delete=models.SET_NULL, null=True, blank=True, related_name="members"
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254, blank=True, default="")
+    github_username = models.CharField(max_length=39, blank=True, default="")
+    github_state = models.CharField(
+        max_length=16, choices=GitHubState.choices, default=GitHubState.NOT_SYNCED
+    )
+    github_detail = models.CharField(max_length=500, blank=True, default="")
+    waiting_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    removed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["course", "role", "name", "id"]
+        constraints = [
+            # One live row per person and course, whichever way they are named.
+            models.UniqueConstraint(
+                models.functions.Lower("email"),
+                "course",
+                condition=~models.Q(email="") & models.Q(removed_at__isnull=True),
+                name="member_unique_email",
+            ),
+            models.UniqueConstraint(
+                models.functions.Lower("github_username"),
+                "course",
+                condition=~models.Q(github_username="") & models.Q(removed_at__isnull=True),
+                name="member_unique_github",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_role_display()})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from courses.models import Course, LabGroup
+from courses.models import Course, CourseMember, LabGroup
 
 
 class StepName(models.TextChoices):
@@ -32,6 +32,22 @@ class StepName(models.TextChoices):
     RENAME_DISCORD_SERVER = "RENAME_DISCORD_SERVER", "Rename the Discord server"
     DESCRIBE_GITHUB_REPOS = "DESCRIBE_GITHUB_REPOS", "Describe the repositories anew"
     VERIFY_RESOURCES = "VERIFY_RESOURCES", "Compare the resources with the platforms"
+    ARCHIVE_DISCORD_CHANNELS = "ARCHIVE_DISCORD_CHANNELS", "Make the channels read-only"
+    ARCHIVE_DISCORD_SERVER = "ARCHIVE_DISCORD_SERVER", "Mark the Discord server archived"
+    ARCHIVE_GITHUB_REPOS = "ARCHIVE_GITHUB_REPOS", "Archive the repositories"
+    UNARCHIVE_GITHUB_REPOS = "UNARCHIVE_GITHUB_REPOS", "Unarchive the repositories"
+    UNARCHIVE_DISCORD_SERVER = "UNARCHIVE_DISCORD_SERVER", "Give the Discord server its name back"
+    UNARCHIVE_DISCORD_CHANNELS = "UNARCHIVE_DISCORD_CHANNELS", "Open the channels again"
+    DELETE_DISCORD_CHANNELS = "DELETE_DISCORD_CHANNELS", "Delete the course's channels"
+    DELETE_DISCORD_ROLES = "DELETE_DISCORD_ROLES", "Delete the course's roles"
+    REMOVE_GITHUB_TEAMS = "REMOVE_GITHUB_TEAMS", "Delete the course's teams"
+    REMOVE_GITHUB_REPOS = "REMOVE_GITHUB_REPOS", "Delete (or archive) the repositories"
+    RELEASE_DISCORD_SERVER = "RELEASE_DISCORD_SERVER", "Give the Discord server back"
+    REPAIR_RESOURCES = "REPAIR_RESOURCES", "Put drifted resources back"
+    SYNC_STAFF_ROLE = "SYNC_STAFF_ROLE", "Staff role in every channel"
+    SYNC_INVITE_LINKS = "SYNC_INVITE_LINKS", "Discord invite links"
+    SYNC_GITHUB_TEAMS = "SYNC_GITHUB_TEAMS", "GitHub teams and their repositories"
+    SYNC_GITHUB_MEMBERS = "SYNC_GITHUB_MEMBERS", "Team memberships and invitations"
 
 
 class ResourceKind(models.TextChoices):
@@ -43,6 +59,11 @@ class ResourceKind(models.TextChoices):
     REPOSITORY = "repository", "Repository"
     SEED = "seed", "Seeded content"
     PROTECTION = "protection", "Branch protection"
+    TEAM = "team", "GitHub team"
+    TEAM_GRANT = "team_grant", "Team's access to a repository"
+    MEMBERSHIP = "membership", "Team membership or invitation"
+    INVITE = "invite", "Discord invite link"
+    STAFF_ACCESS = "staff_access", "Staff role's overwrite in a channel"
 
 
 class Operation(models.Model):
@@ -57,6 +78,11 @@ class Operation(models.Model):
         ADD_GROUPS = "ADD_GROUPS", "Add lab groups"
         RENAME = "RENAME", "Rename"
         VERIFY = "VERIFY", "Verify (drift detection)"
+        ARCHIVE = "ARCHIVE", "Archive"
+        UNARCHIVE = "UNARCHIVE", "Unarchive"
+        TEARDOWN = "TEARDOWN", "Tear down"
+        REPAIR = "REPAIR", "Repair"
+        SYNC_MEMBERS = "SYNC_MEMBERS", "Sync the roster"
 
     class Status(models.TextChoices):
         PENDING = "PENDING", "Pending"
@@ -197,6 +223,10 @@ class ExternalResource(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="resources")
     lab_group = models.ForeignKey(
         LabGroup, on_delete=models.CASCADE, null=True, blank=True, related_name="resources"
+    )
+    # For a membership or an invitation (people): whose it is.
+    member = models.ForeignKey(
+        CourseMember, on_delete=models.SET_NULL, null=True, blank=True, related_name="resources"
     )
     provider = models.CharField(max_length=16, choices=Provider.choices)
     kind = models.CharField(max_length=32, choices=ResourceKind.choices)

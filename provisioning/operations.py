@@ -62,13 +62,15 @@ def operation_start(
     params: dict[str, Any] | None = None,
     requested_by_key: ApiKey | None = None,
     requested_by_user: User | None = None,
+    from_statuses: tuple[str, ...] = (Course.Status.COMPLETED,),
 ) -> Operation:
     """Plan a change operation on a locked, idle course (``course_lock_idle``) and enqueue it.
 
     Call inside the transaction that made the change to the course's rows: the run starts after
-    it commits, and the course shows as pending until then.
+    it commits, and the course shows as pending until then. ``from_statuses``: the course
+    statuses the operation may start from (a tear down also takes a FAILED course).
     """
-    if course.status != Course.Status.COMPLETED:
+    if course.status not in from_statuses:
         raise OperationNotAllowedError(
             f"Course {course.id} is {course.status}: its provisioning must complete first "
             "(retry its failed steps)."
