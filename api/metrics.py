@@ -36,6 +36,10 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from api.exceptions import json_error
 from audit.models import AuditLog, SystemEvent
 from courses.models import Course
+from integrations.errors import TransientError
+from integrations.github.limits import write_budget_left
+from integrations.ratelimit import limit_store, parse_windows
+from provisioning.context import github_write_budgets
 from provisioning.models import ProvisioningStep
 from webhooks.models import WebhookAttempt, WebhookDelivery
 
@@ -47,7 +51,9 @@ class DatabaseCollector(Collector):
     """Everything the metrics say, counted in the database when scraped."""
 
     def collect(self) -> Iterator[Metric]:
-        yield self._by("courses", "Courses by status.", Course.objects.all(), ["status"])
+        # Torn-down courses are records, not courses any more (their operations still count).
+        live = Course.objects.filter(deleted_at__isnull=True)
+        yield self._by("courses", "Courses by status.", live, ["status"])
         operation = _operation_model()
         if operation is not None:
             yield self._by(
@@ -84,6 +90,7 @@ class DatabaseCollector(Collector):
         attempts.add_metric(["failed"], counted.get(False, 0))
         yield attempts
         yield from self._queue()
+        yield from self._github_write_budgets()
 
     def _by(self, name: str, documentation: str, rows: Any, labels: list[str]) -> Metric:
         gauge = GaugeMetricFamily(f"{PREFIX}_{name}", documentation, labels=labels)
@@ -170,6 +177,36 @@ class DatabaseCollector(Collector):
             logger.warning("metrics: broker unavailable: %s", exc.__class__.__name__)
             return
         yield depth
+
+    def _github_write_budgets(self) -> Iterator[Metric]:
+        """What is left of each GitHub write budget (``GITHUB_WRITE_BUDGET``, per window) and how
+        many runs queue for its next slot, read from the shared limit store without booking: a
+        scrape never spends a write. Labelled ``token``, or the organization of a GitHub App's
+        installation, never with the key (a digest of the token)."""
+        windows = parse_windows(settings.GITHUB_WRITE_BUDGET)
+        remaining = GaugeMetricFamily(
+            f"{PREFIX}_github_write_budget_remaining",
+            "GitHub writes left in each window of GITHUB_WRITE_BUDGET (a slot booked ahead is "
+            "spent), per budget: the token, or the GitHub App's installation on an organization.",
+            labels=["budget", "window_seconds"],
+        )
+        waiting = GaugeMetricFamily(
+            f"{PREFIX}_github_write_waiting",
+            "Runs waiting now for a slot of the GitHub write budget.",
+            labels=["budget"],
+        )
+        store = limit_store()
+        for label, key in github_write_budgets().items():
+            try:
+                left = write_budget_left(store, key, windows)
+            except TransientError as exc:  # the limit store (Redis) does not answer
+                logger.warning("metrics: rate-limit store unavailable: %s", exc)
+                return
+            for (_, seconds), count in zip(windows, left.remaining, strict=True):
+                remaining.add_metric([label, f"{seconds:g}"], count)
+            waiting.add_metric([label], left.waiting)
+        yield remaining
+        yield waiting
 
 
 def _operation_model() -> Any:

@@ -76,12 +76,21 @@ class CourseAddForm(forms.ModelForm):
         )
         # The groups are not known here: LabGroupFormSet reports on them.
         errors.pop("lab_groups", None)
+        # The model's constraint holds among live courses only (a torn-down course frees its
+        # name), so the form's own unique check skips it: say it here, in the same words.
+        name, semester = cleaned.get("name"), cleaned.get("semester")
+        if name and semester and live_course_exists(name=name, semester=semester):
+            self.add_error(None, "Course with this Name and Semester already exists.")
         for field, messages in errors.items():
             if field in self.fields and self.has_error(field):
                 continue  # already refused by the field itself ("This field is required.")
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
         return cleaned
+
+
+def live_course_exists(*, name: str, semester: str) -> bool:
+    return Course.objects.filter(name=name, semester=semester, deleted_at__isnull=True).exists()
 
 
 def lab_group_inputs(formset: BaseInlineFormSet) -> list[LabGroupInput]:
@@ -111,8 +120,8 @@ class LabGroupFormSet(BaseInlineFormSet):
         errors = found.errors
         if errors.get("lab_groups"):
             raise ValidationError(errors["lab_groups"])
-        same = Course.objects.filter(name=course.name, semester=course.semester)
-        if course.type == Course.Type.LABORATORY and not errors and not same.exists():
+        same = live_course_exists(name=course.name, semester=course.semester)
+        if course.type == Course.Type.LABORATORY and not errors and not same:
             # The course form could not compare a laboratory's repositories without its groups
             # (an exact duplicate of name and semester it reports itself).
             clashes = [str(c) for c in found.conflicts if isinstance(c, CourseAlreadyExistsError)]

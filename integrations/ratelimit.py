@@ -10,9 +10,11 @@ lives where every worker sees it. Three primitives cover both platforms:
   from response headers (remaining, reset-after), spent one request at a time.
 - :meth:`LimitStore.pause` / :meth:`LimitStore.paused_for`: "everybody wait N seconds", after a
   429 with ``global``, a GitHub secondary-limit answer or an exhausted primary limit.
+- :meth:`LimitStore.budget_left`: what is left of a budget and how many wait for it, read
+  without booking anything (``/metrics``).
 - :meth:`LimitStore.queue_reserve` (driven by :func:`take_turn`): the same pacing as ``reserve``,
-  but a slot goes to the best-ranked caller waiting for one (oldest course first, after its
-  priority), so courses finish one after another instead of all sharing the budget and all
+  but a slot goes to the best-ranked caller waiting for one (highest priority first, then the
+  oldest course), so courses finish one after another instead of all sharing the budget and all
   finishing late. Only a slot about to come is booked: a course that comes back for its next
   write a moment later still finds it free.
 
@@ -46,6 +48,15 @@ T = TypeVar("T")
 Window = tuple[int, float]  # (limit, seconds)
 
 
+@dataclass(frozen=True)
+class BudgetLeft:
+    """A budget as it stands: requests left in each window (in the order the windows were given;
+    a slot booked ahead counts as spent) and callers queued for a slot (:func:`take_turn`)."""
+
+    remaining: tuple[int, ...]
+    waiting: int
+
+
 class LimitStore(Protocol):
     def reserve(
         self, key: str, windows: Sequence[Window], spacing: float, horizon: float
@@ -76,6 +87,8 @@ class LimitStore(Protocol):
     ) -> tuple[float, bool]: ...
 
     def queue_leave(self, key: str, waiter: str) -> None: ...
+
+    def budget_left(self, key: str, windows: Sequence[Window]) -> BudgetLeft: ...
 
 
 def earliest_slot(
@@ -179,6 +192,17 @@ class LocalStore:
     def queue_leave(self, key: str, waiter: str) -> None:
         with self._lock:
             self._queues.get(key, {}).pop(waiter, None)
+
+    def budget_left(self, key: str, windows: Sequence[Window]) -> BudgetLeft:
+        now = time.time()
+        with self._lock:
+            booked = list(self._booked.get(key, []))
+            waiting = sum(1 for _, expiry in self._queues.get(key, {}).values() if expiry > now)
+        remaining = tuple(
+            max(0, limit - sum(1 for t in booked if t > now - seconds))
+            for limit, seconds in windows
+        )
+        return BudgetLeft(remaining, waiting)
 
 
 # Sliding windows on a sorted set of booked times; one script, so the check and the booking are
@@ -368,6 +392,21 @@ class RedisStore:
         pipe.zrem(name + ":queue", waiter)
         pipe.zrem(name + ":alive", waiter)
         pipe.execute()
+
+    @_transient
+    def budget_left(self, key: str, windows: Sequence[Window]) -> BudgetLeft:
+        # Counts only (ZCOUNT), no script: nothing is booked or dropped by a look.
+        now = time.time()
+        name = self.prefix + key
+        pipe = self.redis.pipeline(transaction=False)
+        for _, seconds in windows:
+            pipe.zcount(name, f"({now - seconds}", "+inf")
+        pipe.zcount(name + ":alive", f"({now}", "+inf")
+        *spent, waiting = pipe.execute()
+        remaining = tuple(
+            max(0, limit - int(used)) for (limit, _), used in zip(windows, spent, strict=True)
+        )
+        return BudgetLeft(remaining, int(waiting))
 
 
 @cache

@@ -14,17 +14,28 @@ exiting.
 
 Two threads: a laboratory course spends most of its time waiting on Discord and GitHub, and the
 platforms' rate limits are shared anyway; more threads would only queue on them.
+
+Courses wait for a thread in order of priority, then of submission: a high-priority course sent
+after a batch of fifty low ones runs as soon as a thread frees, not after the batch (the same
+order as the broker's priority with Celery, and as the shared write budgets' turns). A plain
+``ThreadPoolExecutor`` serves its queue first in, first out, so the pool is handed only "run the
+next course" tokens, one per course queued, and each token takes the best-ranked course waiting
+when a thread picks it up.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from dataclasses import dataclass, field
 
 from django.db import connections
 
+from integrations.ratelimit import PRIORITY_ORDER
 from provisioning.runner import run_course
 
 logger = logging.getLogger(__name__)
@@ -37,17 +48,47 @@ _jobs: dict[str, Future[str]] = {}  # course id -> its queued or running job in 
 _crashes: dict[str, BaseException] = {}  # course id -> how its last job here crashed
 
 
-def background_submit(*, course_id: str) -> Future[str]:
-    """Queue the course's run on this process's threads; a course already queued here is not
-    queued twice (the sweep may find it PENDING while it waits behind others)."""
+@dataclass(order=True)
+class _Waiting:
+    """A course waiting for a thread; the heap's order is (priority rank, submission order)."""
+
+    rank: int
+    order: int
+    course_id: str = field(compare=False)
+    job: Future[str] = field(compare=False)
+
+
+_waiting: list[_Waiting] = []  # a heap; an entry that was re-ranked stays here, stale
+_queued: dict[str, _Waiting] = {}  # course id -> its live entry, until a thread takes it
+_submitted = itertools.count()
+
+
+def background_submit(*, course_id: str, priority: str = "normal") -> Future[str]:
+    """Queue the course's run on this process's threads, behind the courses of a higher
+    ``priority`` (``Course.priority``) and those of its own sent before it.
+
+    A course already queued here is not queued twice (the sweep may find it PENDING while it
+    waits behind others); sent again with another priority while it still waits (its priority
+    was changed), it moves to that rank, keeping its place in the order of submission.
+    """
+    rank = PRIORITY_ORDER.get(priority, PRIORITY_ORDER["normal"])
     with _lock:
         job = _jobs.get(course_id)
         if job is not None and not job.done():
+            waiting = _queued.get(course_id)
+            if waiting is not None and waiting.rank != rank:
+                moved = _Waiting(rank, waiting.order, course_id, job)
+                heapq.heappush(_waiting, moved)
+                _queued[course_id] = moved  # the old entry is skipped when popped
             return job
-        job = _executor.submit(_run, course_id)
+        job = Future()
+        waiting = _Waiting(rank, next(_submitted), course_id, job)
+        heapq.heappush(_waiting, waiting)
+        _queued[course_id] = waiting
         _jobs[course_id] = job
-    # Outside the lock: a job that already finished runs the callback at once, and _forget
-    # takes the lock itself.
+    # Outside the lock: the token's thread takes the lock to pop, and a job that already
+    # finished runs the callback at once, in this thread (_forget takes the lock itself).
+    _executor.submit(_run_next)
     job.add_done_callback(lambda done: _forget(course_id, done))
     return job
 
@@ -72,6 +113,32 @@ def background_crash(*, course_id: str) -> BaseException | None:
     IN_PROGRESS until the sweep takes it over, and whoever waits for it should know now."""
     with _lock:
         return _crashes.get(course_id)
+
+
+def _run_next() -> None:
+    """One token of the pool: run the best-ranked course waiting now."""
+    waiting = _take_best()
+    if waiting is None:
+        return  # only after a cancelled job's course was sent again: its entry is stale
+    job = waiting.job
+    if not job.set_running_or_notify_cancel():
+        return  # cancelled while it waited
+    try:
+        job.set_result(_run(waiting.course_id))
+    except BaseException as exc:  # _run logged it and recorded the crash; its waiter sees it
+        job.set_exception(exc)
+
+
+def _take_best() -> _Waiting | None:
+    """Pop the best-ranked live entry, dropping the stale ones of re-ranked courses on the way.
+    There are as many tokens as live entries, so a token always finds one."""
+    with _lock:
+        while _waiting:
+            waiting = heapq.heappop(_waiting)
+            if _queued.get(waiting.course_id) is waiting:
+                del _queued[waiting.course_id]
+                return waiting
+    return None
 
 
 def _run(course_id: str) -> str:

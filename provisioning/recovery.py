@@ -42,18 +42,20 @@ def _forgotten() -> Q:
     return Q(run_token__isnull=True, updated_at__lt=quiet)
 
 
-def stalled_courses() -> list[uuid.UUID]:
+def stalled_courses() -> list[tuple[uuid.UUID, str]]:
+    """Each stalled course's id and priority (it is sent again with it: the background pool and
+    the broker order runs by it)."""
     return list(
         Course.objects.filter(status__in=Course.ACTIVE)
         .filter(_dead() | _forgotten())
-        .values_list("id", flat=True)
+        .values_list("id", "priority")
     )
 
 
 def courses_recover() -> list[uuid.UUID]:
     """Re-enqueue every stalled course; return their ids."""
     recovered = []
-    for course_id in stalled_courses():
+    for course_id, priority in stalled_courses():
         # Release a dead run's claim and touch the course, in one compare-and-set: the next
         # sweep leaves it alone for a grace period, and a concurrent sweep does not double it.
         released = (
@@ -64,7 +66,8 @@ def courses_recover() -> list[uuid.UUID]:
         if not released:
             continue
         _close_dead_jobs(course_id)
-        provisioning_send(course_id=str(course_id))  # broker down: an event, and the next sweep
+        # Broker down: an event, and the next sweep.
+        provisioning_send(course_id=str(course_id), priority=priority)
         system_event_record(
             kind=SystemEvent.Kind.ORPHANED_RUN_RECOVERED,
             message=f"Course {course_id} had stopped without finishing; provisioning re-enqueued.",

@@ -240,7 +240,7 @@ def _execute(
                 audit_scope(
                     course_id=course.id, step=step.name, attempt=step.attempts, task_id=task_id
                 ),
-                # Shared write budgets serve the oldest (then highest-priority) course first.
+                # Shared write budgets serve the highest priority first, then the oldest course.
                 turn_scope(
                     priority=course.priority,
                     since=course.created_at,

@@ -94,7 +94,7 @@ def provisioning_send(*, course_id: str, priority: str = Course.Priority.NORMAL)
         run_course(course_id)  # a failure here is a bug: let it show
         return
     if mode == BACKGROUND:
-        background_submit(course_id=course_id)
+        background_submit(course_id=course_id, priority=priority)  # the pool's queue order
         return
     try:
         celery_app.send_task(
@@ -116,6 +116,8 @@ def provisioning_send(*, course_id: str, priority: str = Course.Priority.NORMAL)
 def provisioning_retry(*, course: Course) -> Course:
     """Reset failed steps to pending and run again; completed steps will be skipped."""
     locked = Course.objects.select_for_update().get(id=course.id)
+    if locked.deleted_at is not None:  # torn down: a record only (provisioning.teardown)
+        raise NothingToRetryError(f"Course {course.id} was torn down: nothing to retry.")
     if locked.status == Course.Status.IN_PROGRESS or locked.run_token is not None:
         raise CourseBusyError(f"Course {course.id} is being provisioned right now.")
     failed = locked.steps.filter(status=ProvisioningStep.Status.FAILED)

@@ -23,8 +23,18 @@ from audit.context import current_audit_context
 from audit.models import SystemEvent
 from audit.services import system_event_record
 from integrations.errors import RateLimitedError
-from integrations.ratelimit import LimitStore, Window, take_turn
+from integrations.ratelimit import BudgetLeft, LimitStore, Window, take_turn
 from integrations.transport import parse_reset_after, parse_retry_after
+
+
+def writes_key(key: str) -> str:
+    """Where the writes of the budget ``key`` (a token's or an installation's) are booked."""
+    return f"{key}:writes"
+
+
+def write_budget_left(store: LimitStore, key: str, windows: Sequence[Window]) -> BudgetLeft:
+    """What is left of the budget ``key``'s writes, read without booking (``/metrics``)."""
+    return store.budget_left(writes_key(key), windows)
 
 
 @dataclass
@@ -49,11 +59,11 @@ class GitHubLimits:
             time.sleep(wait)
         if method == "GET":
             return
-        # Writes share one budget per key; the slot goes to the oldest (then highest-priority)
+        # Writes share one budget per key; the slot goes to the highest-priority (then oldest)
         # course waiting for one, so courses complete one after another (take_turn).
         wait = take_turn(
             self.store,
-            f"{self.key}:writes",
+            writes_key(self.key),
             self.write_windows,
             self.write_spacing,
             max_wait=self.max_wait,

@@ -9,7 +9,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.services import api_key_create
 from audit.models import AuditLog
+from integrations.github.app import installation_limit_key
+from integrations.github.limits import GitHubLimits
+from integrations.ratelimit import limit_store, token_key
+from provisioning.context import github_limit_key
 from provisioning.models import ProvisioningStep
+from tests.factories import CourseFactory
 from tests.webhooks.receiver import Receiver
 from webhooks.services import webhook_endpoint_create
 
@@ -137,6 +142,56 @@ def test_queue_depth_from_a_redis_broker(settings):
     finally:
         client.delete("celery")
     assert samples[("course_provisioning_queue_depth", (("queue", "celery"),))] == 3
+
+
+def _book_github_writes(key: str, count: int, windows: list[tuple[int, float]]) -> None:
+    """Spend ``count`` writes of the budget ``key`` as a client would (its turn in the queue)."""
+    limits = GitHubLimits(
+        store=limit_store(), key=key, write_windows=windows, write_spacing=0, max_wait=5
+    )
+    for _ in range(count):
+        limits.before("POST")
+
+
+def test_github_write_budget_left_per_window_read_without_spending(settings):
+    settings.METRICS_TOKEN = "t"
+    settings.GITHUB_APP_ID = ""
+    settings.GITHUB_TOKEN = "a-token"
+    settings.GITHUB_WRITE_BUDGET = "5/60,20/3600"
+    _book_github_writes(github_limit_key(), 2, [(5, 60.0), (20, 3600.0)])
+
+    for _ in range(2):  # a scrape books nothing: the second reads the same
+        response = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t")
+        samples = _samples(response.content.decode())
+        remaining = "course_provisioning_github_write_budget_remaining"
+        assert samples[(remaining, (("budget", "token"), ("window_seconds", "60")))] == 3
+        assert samples[(remaining, (("budget", "token"), ("window_seconds", "3600")))] == 18
+        assert samples[("course_provisioning_github_write_waiting", (("budget", "token"),))] == 0
+    assert "a-token" not in response.content.decode()
+    assert token_key("a-token") not in response.content.decode()
+
+
+def test_github_write_budgets_of_an_app_are_per_organization(settings):
+    settings.METRICS_TOKEN = "t"
+    settings.GITHUB_APP_ID = "42"
+    settings.GITHUB_ORG = "Main-Org"
+    settings.GITHUB_WRITE_BUDGET = "5/60"
+    CourseFactory(github_org="dept-b")
+    _book_github_writes(installation_limit_key("42", "dept-b"), 1, [(5, 60.0)])
+
+    samples = _samples(Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content.decode())
+    remaining = "course_provisioning_github_write_budget_remaining"
+    assert samples[(remaining, (("budget", "dept-b"), ("window_seconds", "60")))] == 4
+    assert samples[(remaining, (("budget", "main-org"), ("window_seconds", "60")))] == 5
+
+
+def test_a_rate_limit_store_that_does_not_answer_leaves_the_scrape_working(settings):
+    settings.RATE_LIMIT_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.METRICS_TOKEN = "t"
+    response = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t")
+    assert response.status_code == 200
+    assert "course_provisioning_courses" in response.content.decode()
+    assert "course_provisioning_github_write_budget_remaining" not in response.content.decode()
 
 
 def test_a_broker_that_does_not_answer_leaves_the_scrape_working(settings):

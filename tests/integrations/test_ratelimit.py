@@ -106,7 +106,24 @@ def test_an_unreachable_redis_is_a_transient_error():
         store.reserve("k", [(1, 1.0)], 0, horizon=1)
 
 
-# -- the queue: the oldest (then highest-priority) course gets the next slot -------------------
+def test_budget_left_is_read_without_booking(store):
+    """What /metrics shows: writes left per window (a slot booked ahead is spent) and who waits;
+    looking books nothing."""
+    windows = [(3, 2.0), (10, 60.0)]
+    assert store.budget_left("b", windows) == ratelimit.BudgetLeft((3, 10), 0)
+    store.reserve("b", windows, 0, horizon=10)
+    store.reserve("b", windows, 0, horizon=10)
+    for _ in range(3):
+        assert store.budget_left("b", windows) == ratelimit.BudgetLeft((1, 8), 0)
+    assert store.reserve("b", windows, 0, horizon=10) == pytest.approx(0, abs=0.05)
+    # The budget is spent for 2 s: a caller queues for the next slot.
+    assert not store.queue_reserve("b", windows, 0, waiter="w", rank=0, lookahead=0.1, alive=5)[1]
+    assert store.budget_left("b", windows) == ratelimit.BudgetLeft((0, 7), 1)
+    store.queue_leave("b", "w")
+    assert store.budget_left("b", windows).waiting == 0
+
+
+# -- the queue: the highest-priority (then oldest) course gets the next slot -------------------
 def ask(store, waiter, rank, alive=5.0):
     return store.queue_reserve(
         "q", [(1, 0.6)], 0, waiter=waiter, rank=rank, lookahead=0.25, alive=alive

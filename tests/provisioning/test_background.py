@@ -3,11 +3,12 @@ the admin's Save answer at once, and the course completes behind them."""
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from config.env import parse_budget
 from courses.models import Course
 from courses.services import course_create
 from provisioning import background
+from provisioning.models import Operation
 from provisioning.services import provisioning_plan
 from provisioning.sweeper import sweep_once, sweeper_start
 from tests.api.helpers import lecture_body
@@ -130,6 +132,69 @@ def test_a_course_is_queued_once_however_often_it_is_sent(in_background, monkeyp
     assert ran == ["a"]
 
 
+@pytest.fixture
+def one_thread(monkeypatch) -> Iterator[None]:
+    """A pool of one thread: the order of the runs is the order of the queue, nothing racing."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="provisioning-test")
+    monkeypatch.setattr(background, "_executor", executor)
+    yield
+    executor.shutdown(wait=True)
+
+
+def blocking_runs(monkeypatch) -> tuple[list[str], threading.Event, threading.Event]:
+    """A fake run recording the order courses start in; the first waits for ``release`` (it
+    holds the thread while others queue), ``started`` tells that it took it."""
+    ran: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def run(course_id: str) -> str:
+        ran.append(course_id)
+        started.set()
+        assert release.wait(10)
+        return "COMPLETED"
+
+    monkeypatch.setattr(background, "_run", run)
+    return ran, started, release
+
+
+def test_a_high_priority_course_sent_after_low_ones_runs_before_them(
+    in_background, one_thread, monkeypatch
+):
+    ran, started, release = blocking_runs(monkeypatch)
+    background.background_submit(course_id="busy", priority="low")
+    assert started.wait(5)  # it holds the only thread: the others queue
+    for course_id in ("low-1", "low-2", "low-3"):
+        background.background_submit(course_id=course_id, priority="low")
+    background.background_submit(course_id="normal-1")  # the default priority
+    background.background_submit(course_id="high-1", priority="high")
+    background.background_submit(course_id="high-2", priority="high")
+    release.set()
+
+    assert background.background_wait(timeout=10)
+    # Priority first, then the order they were sent in.
+    assert ran == ["busy", "high-1", "high-2", "normal-1", "low-1", "low-2", "low-3"]
+
+
+def test_a_waiting_course_sent_again_with_another_priority_moves_but_runs_once(
+    in_background, one_thread, monkeypatch
+):
+    """The sweep sends a waiting course again with its priority as it is now (staff raised it):
+    it moves to that rank, still one job."""
+    ran, started, release = blocking_runs(monkeypatch)
+    background.background_submit(course_id="busy", priority="low")
+    assert started.wait(5)
+    first = background.background_submit(course_id="a", priority="low")
+    background.background_submit(course_id="b", priority="low")
+    background.background_submit(course_id="c", priority="normal")
+    again = background.background_submit(course_id="a", priority="high")
+    background.background_submit(course_id="c", priority="normal")  # same rank: stays put
+    release.set()
+
+    assert again is first
+    assert background.background_wait(timeout=10)
+    assert ran == ["busy", "a", "c", "b"]
+
+
 def test_a_job_that_ends_before_its_callback_is_added_does_not_deadlock(in_background, monkeypatch):
     """A job can finish before ``add_done_callback`` is called, which then runs the callback at
     once, in the caller's thread: it must not need a lock the caller holds."""
@@ -186,6 +251,33 @@ def test_the_sweeper_thread_runs_only_in_background_mode(settings, monkeypatch):
     assert sweeper_start() is True
     assert sweeper_start() is False  # once per process
     assert sweeps.wait(10)
+
+
+def test_high_priority_courses_sent_after_a_low_batch_are_ready_first(in_background, platforms):
+    """The issue's measure: with the two threads busy and low courses queued, the high ones
+    sent after them are ready sooner (median of their PROVISION operations' ends)."""
+    platforms.add_servers(8)
+    platforms.control.set_faults(latency_ms=40)  # each run holds its thread a moment
+    lows = [
+        course_create(name=f"Batch {n}", semester="2026-fall", type="LECTURE", priority="low")
+        for n in range(6)
+    ]
+    highs = [
+        course_create(name=f"Due {n}", semester="2026-fall", type="LECTURE", priority="high")
+        for n in range(2)
+    ]
+    assert background.background_wait(timeout=60)
+
+    def ready(course: Course) -> float:
+        operation = Operation.objects.get(course=course, kind=Operation.Kind.PROVISION)
+        assert operation.status == Operation.Status.COMPLETED
+        assert operation.finished_at is not None
+        return operation.finished_at.timestamp()
+
+    # FIFO, the highs would end last (after the sixth low); ranked, they follow the two lows
+    # that held the threads when they were sent.
+    assert statistics.median(map(ready, highs)) < statistics.median(map(ready, lows))
+    assert max(map(ready, highs)) < max(map(ready, lows))
 
 
 @pytest.mark.sqlite

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_dead_runs_job_is_closed_as_crashed_and_a_fresh_one_is_left(settings, monkeypatch):
-    monkeypatch.setattr("provisioning.recovery.provisioning_send", lambda course_id: None)
+    monkeypatch.setattr("provisioning.recovery.provisioning_send", lambda **kwargs: None)
     settings.PROVISIONING_LEASE_SECONDS = 60
     long_ago = timezone.now() - timedelta(minutes=10)
     course = CourseFactory.create(
