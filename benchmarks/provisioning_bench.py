@@ -25,7 +25,12 @@ need, the 429s and secondary-limit answers the sandbox gave; writes
 ``artifacts/bench/provisioning.png``: completed courses and GitHub writes over time against the
 best possible curves (in creation order, and shortest first), and the sandbox's request log
 beside it (``provisioning-requests.json``, times in ``t`` from the first POST). Asserts nothing.
-Usage: ``DATABASE_URL=postgres://... make bench``.
+
+``BENCH_PROTECTION_MODE`` (``branch``, the default, or ``ruleset``) is the workers'
+``GITHUB_PROTECTION_MODE``: in ruleset mode one organization ruleset per semester (and
+organization) replaces each repository's protection write, so a repository costs 4 GitHub writes
+instead of 5, plus one write per semester, and the bound counts them so.
+Usage: ``DATABASE_URL=postgres://... make bench`` (``BENCH_PROTECTION_MODE=ruleset make bench``).
 """
 
 from __future__ import annotations
@@ -68,17 +73,29 @@ ORG = "bench-university"
 # printed stays the one-organization bound: compare the wall time with a BENCH_ORGS=1 run.
 ORGS = int(os.environ.get("BENCH_ORGS", "1"))
 SECOND_ORG = "bench-physics"
-PLOT = ROOT / "artifacts" / "bench" / "provisioning.png"
-REQUEST_LOG = PLOT.with_name("provisioning-requests.json")  # the sandbox's log, for a closer look
-
+SEMESTER = "2026-fall"  # every course's: one ruleset per organization in ruleset mode
+PROTECTION_MODE = os.environ.get("BENCH_PROTECTION_MODE", "branch")
+if PROTECTION_MODE not in ("branch", "ruleset"):
+    sys.exit(
+        f"provisioning_bench: BENCH_PROTECTION_MODE is branch or ruleset, not {PROTECTION_MODE!r}"
+    )
+# A ruleset run keeps its own plot and log, so both modes' can be compared side by side.
+_SUFFIX = "" if PROTECTION_MODE == "branch" else "-ruleset"
+PLOT = ROOT / "artifacts" / "bench" / f"provisioning{_SUFFIX}.png"
+REQUEST_LOG = PLOT.with_name(f"provisioning{_SUFFIX}-requests.json")  # for a closer look
+# GitHub writes per repository: the create, a tree, a commit, the ref moved, then (branch mode)
+# the protection. In ruleset mode the semester's ruleset protects the repository instead: one
+# write per semester and organization, made by the first course to reach its protection step.
+REPOSITORY_WRITES = 5 if PROTECTION_MODE == "branch" else 4
+RULESET_WRITES = ORGS if PROTECTION_MODE == "ruleset" else 0
 # What the steps cannot do without, per course type: (discord reads, discord writes,
 # github reads, github writes). Discord: the server, the bot user and its member (access and
 # permissions), one listing of channels (and of roles) to adopt what exists, the rename, one
 # POST per channel (and role). GitHub: per repository the create, then the head ref and commit
-# read, a tree, a commit and the ref moved, then the protection.
+# read, and REPOSITORY_WRITES writes. The semester's ruleset calls are counted apart.
 MINIMUM = {
-    "LECTURE": (4, 1 + 4, 2, 5),
-    "LABORATORY": (5, 1 + 2 * GROUPS, 2 * GROUPS, 5 * GROUPS),
+    "LECTURE": (4, 1 + 4, 2, REPOSITORY_WRITES),
+    "LABORATORY": (5, 1 + 2 * GROUPS, 2 * GROUPS, REPOSITORY_WRITES * GROUPS),
 }
 # Calls before a lecture's first GitHub write arrives: its 9 Discord calls and the write itself.
 LEAD_CALLS = MINIMUM["LECTURE"][0] + MINIMUM["LECTURE"][1] + 1
@@ -101,7 +118,9 @@ class Bound:
 def bound() -> Bound:
     """The least wall time the sandbox's limits allow: the lead-in, then the slower of GitHub's
     sliding window over every write and Discord's global limit over every call."""
-    writes = LECTURES * MINIMUM["LECTURE"][3] + LABORATORIES * MINIMUM["LABORATORY"][3]
+    writes = (
+        LECTURES * MINIMUM["LECTURE"][3] + LABORATORIES * MINIMUM["LABORATORY"][3] + RULESET_WRITES
+    )
     discord = sum(
         count * (MINIMUM[kind][0] + MINIMUM[kind][1])
         for kind, count in (("LECTURE", LECTURES), ("LABORATORY", LABORATORIES))
@@ -131,8 +150,9 @@ def best_writes(t: float, b: Bound) -> int:
 
 
 def best_completed(t: float, b: Bound) -> int:
-    """Courses that can be complete by ``t``: the writes so far, cheapest courses first."""
-    writes = best_writes(t, b)
+    """Courses that can be complete by ``t``: the writes so far, cheapest courses first (the
+    semester's ruleset, in ruleset mode, before any of them)."""
+    writes = max(0, best_writes(t, b) - RULESET_WRITES)
     lecture, laboratory = MINIMUM["LECTURE"][3], MINIMUM["LABORATORY"][3]
     lectures = min(LECTURES, writes // lecture)
     rest = writes - lectures * lecture
@@ -142,8 +162,9 @@ def best_completed(t: float, b: Bound) -> int:
 def best_ready(kinds: list[str], created: list[float], b: Bound) -> list[float]:
     """The earliest each course can be ready, courses served in the given order: course k needs
     the writes of every course before it and its own, at most ``GITHUB_LIMIT`` per window, and
-    cannot start before it was created (``created``: seconds after the first POST)."""
-    ready, writes = [], 0
+    cannot start before it was created (``created``: seconds after the first POST); the first
+    course also writes the semester's ruleset, in ruleset mode."""
+    ready, writes = [], RULESET_WRITES
     for kind, at in zip(kinds, created, strict=True):
         writes += MINIMUM[kind][3]
         window = (writes - 1) // GITHUB_LIMIT * GITHUB_WINDOW
@@ -153,7 +174,7 @@ def best_ready(kinds: list[str], created: list[float], b: Bound) -> list[float]:
 
 # -- the run -----------------------------------------------------------------------------------
 def course_body(number: int) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": f"Bench course {number}", "semester": "2026-fall"}
+    body: dict[str, Any] = {"name": f"Bench course {number}", "semester": SEMESTER}
     if ORGS == 2 and number % 2:
         body["githubOrg"] = SECOND_ORG
     if number % 5 == 4:
@@ -251,6 +272,7 @@ def run(db_url: str, broker: str) -> None:
             "DISCORD_BOT_TOKEN": "sandbox-discord-token",
             "GITHUB_WRITE_BUDGET": GITHUB_WRITE_BUDGET,
             "GITHUB_SECONDS_BETWEEN_WRITES": GITHUB_SECONDS_BETWEEN_WRITES,
+            "GITHUB_PROTECTION_MODE": PROTECTION_MODE,
             "API_KEY": key,
             "API_THROTTLE_RATE": "",
             "API_MAX_ACTIVE_COURSES_PER_KEY": "0",
@@ -342,11 +364,16 @@ def report(
         f"{LATENCY_MS} ms a call, GitHub {GITHUB_LIMIT} writes / {GITHUB_WINDOW:.0f}s, our budget "
         f"{GITHUB_WRITE_BUDGET}"
     )
+    print(
+        f"protection mode: {PROTECTION_MODE} ({REPOSITORY_WRITES} GitHub writes per repository"
+        + (f", plus {RULESET_WRITES} ruleset write(s) for the semester)" if RULESET_WRITES else ")")
+    )
     print(f"courses: {dict(outcome)}   (logs in {logs})")
     print(f"wall time (first POST to last COMPLETED): {wall:8.1f} s")
     print(
         f"bound: {b.total:8.1f} s   = lead {b.lead:.1f} s + GitHub {b.github:.0f} s "
-        f"({b.github_writes} writes, {GITHUB_LIMIT} per {GITHUB_WINDOW:.0f} s); Discord needs "
+        f"({b.github_writes} writes in {PROTECTION_MODE} mode, {GITHUB_LIMIT} per "
+        f"{GITHUB_WINDOW:.0f} s); Discord needs "
         f"{b.discord:.0f} s ({b.discord_calls} calls, {DISCORD_GLOBAL}/s); our budget "
         f"{GITHUB_WRITE_BUDGET} alone: {b.lead + b.budget:.1f} s"
     )
@@ -369,12 +396,13 @@ def report(
 
     kinds = {str(course["id"]): course["type"] for course in courses}
     per_type: dict[str, Counter[str]] = {kind: Counter() for kind in MINIMUM}
+    semester: Counter[str] = Counter()  # the ruleset's calls, whichever course made them
     rows = AuditLog.objects.filter(course_id__in=ids).values_list(
-        "course_id", "provider", "method", "response_status"
+        "course_id", "provider", "method", "route", "response_status"
     )
-    for course_id, provider, method, status in rows:
+    for course_id, provider, method, route, status in rows:
         what = "read" if method == "GET" else "write"
-        counter = per_type[kinds[str(course_id)]]
+        counter = semester if "/rulesets" in route else per_type[kinds[str(course_id)]]
         counter[f"{provider} {what}"] += 1
         if status in (403, 429):
             counter[f"{provider} refused"] += 1
@@ -389,6 +417,12 @@ def report(
         print(
             f"{label:<22} {dr:>6.2f}/{dw:<7.2f} {gr:>6.2f}/{gw:<7.2f} "
             f"{low[0]:>4}/{low[1]:<3} {low[2]:>4}/{low[3]:<3}"
+        )
+    if PROTECTION_MODE == "ruleset":
+        print(
+            f"{'semester ruleset':<22} {'':>14} {semester['github read']:>6}/"
+            f"{semester['github write']:<7} {'':>8} {RULESET_WRITES:>4}/{RULESET_WRITES:<3}"
+            f"   (refused: {semester['github refused']})"
         )
 
     github, discord = state["github"]["counters"], state["discord"]["counters"]
@@ -454,7 +488,8 @@ def plot(
     top.axvline(b.total, color="grey", linewidth=0.8, label=f"bound {b.total:.0f} s")
     top.set_ylabel("courses completed")
     top.set_title(
-        f"{LECTURES + LABORATORIES} courses: wall {wall:.0f} s, ratio {wall / b.total:.2f}; "
+        f"{LECTURES + LABORATORIES} courses, {PROTECTION_MODE} protection: wall {wall:.0f} s, "
+        f"ratio {wall / b.total:.2f}; "
         f"mean ready / best mean {mean_ratio:.2f}"
     )
     top.legend(loc="upper left")
