@@ -59,3 +59,11 @@ def schedule_recovery(sender: Celery, **kwargs: object) -> None:
         sender.signature("webhooks.tasks.deliver_due_webhooks", options={"expires": every}),
         name="deliver due webhooks",
     )
+    # Scheduled verify (provisioning.schedule): a few due courses per tick; 0 hours is off.
+    if settings.VERIFY_INTERVAL_HOURS > 0:
+        tick = settings.VERIFY_SWEEP_SECONDS
+        sender.add_periodic_task(
+            tick,
+            sender.signature("provisioning.tasks.verify_due_courses", options={"expires": tick}),
+            name="verify due courses",
+        )

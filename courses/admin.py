@@ -42,7 +42,10 @@ from common.admin_blocks import (
     time_column,
 )
 from config.celery import CELERY, INLINE, execution_mode
+from courses.admin_filters import DeletedFilter
 from courses.admin_forms import COURSE_FIELDS, CourseAddForm, LabGroupFormSet, lab_group_inputs
+from courses.admin_operations import CourseOperationsAdmin
+from courses.admin_roster import CourseRosterAdmin
 from courses.api.caps import active_courses_cap, course_owner
 from courses.changes import course_rebind, course_rebindable
 from courses.models import Course, LabGroup
@@ -210,12 +213,16 @@ class AuditRow:
 
 
 @admin.register(Course)
-class CourseAdmin(ReadOnlyFieldsMixin, admin.ModelAdmin):
+class CourseAdmin(ReadOnlyFieldsMixin, CourseRosterAdmin, CourseOperationsAdmin):
+    # CourseRosterAdmin: the roster's inline, its Roster page and buttons (courses.admin_roster).
+    # CourseOperationsAdmin: the archive, unarchive, verify, repair and tear down buttons and
+    # their pages, the list's archive and verify actions, the drift panel (its get_urls and
+    # render_change_form are reached through super()).
     form = CourseAddForm
     list_display = ("name", "semester", "type", "status_badge", "progress", "created")
-    list_filter = ("status", "type", "semester")
+    list_filter = ("status", "type", "semester", DeletedFilter)
     search_fields = ("name",)
-    actions = ("retry_failed_steps",)
+    actions = ("retry_failed_steps", "archive_selected", "verify_selected")
     list_per_page = 50
     save_on_top = True  # the Retry button of a failed course, above its long list of steps
 

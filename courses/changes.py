@@ -122,7 +122,7 @@ def _repository_clash(*, course: Course, numbers: list[int]) -> None:
     slug = course.slug or legacy_slug(name=course.name, semester=course.semester)
     wanted = set(repository_names(slug=slug, type=course.type, group_numbers=numbers))
     others = (
-        Course.objects.filter(semester=course.semester)
+        Course.objects.filter(semester=course.semester, deleted_at__isnull=True)
         .exclude(id=course.id)
         .prefetch_related("lab_groups")
     )
@@ -158,7 +158,9 @@ def course_rename(
         raise ValidationError(errors)
     if name == course.name:
         return None
-    same = Course.objects.filter(name=name, semester=course.semester).exclude(id=course.id)
+    same = Course.objects.filter(
+        name=name, semester=course.semester, deleted_at__isnull=True
+    ).exclude(id=course.id)
     existing = same.values_list("id", flat=True).first()
     if existing is not None:
         raise CourseAlreadyExistsError(existing)

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 MAX_LAB_GROUPS = 50
 
@@ -187,13 +188,13 @@ class CourseMember(models.Model):
         constraints = [
             # One live row per person and course, whichever way they are named.
             models.UniqueConstraint(
-                models.functions.Lower("email"),
+                Lower("email"),
                 "course",
                 condition=~models.Q(email="") & models.Q(removed_at__isnull=True),
                 name="member_unique_email",
             ),
             models.UniqueConstraint(
-                models.functions.Lower("github_username"),
+                Lower("github_username"),
                 "course",
                 condition=~models.Q(github_username="") & models.Q(removed_at__isnull=True),
                 name="member_unique_github",

@@ -213,9 +213,12 @@ def _name_clash(
         owners |= _owner_slugs(wanted)
     # One query: the course of the same name and semester, and the few courses that could own
     # one of the wanted repositories (found by slug through the unique (org, slug) index, not
-    # by reading the whole semester).
+    # by reading the whole semester). A torn-down course owns nothing: its name is free again
+    # (repositories it archived instead of deleting are refused on GitHub by the marker, with
+    # what to do, like any stranger's).
     candidates = (
-        Course.objects.filter(Q(name=name, semester=semester) | Q(owners, github_org=org))
+        Course.objects.filter(deleted_at__isnull=True)
+        .filter(Q(name=name, semester=semester) | Q(owners, github_org=org))
         .order_by("-created_at")
         .prefetch_related("lab_groups")
     )
@@ -333,7 +336,7 @@ def course_create(
             provisioning_plan(course=course, new=True)
             provisioning_enqueue(course=course)
     except IntegrityError as exc:  # a concurrent create won the race for a unique value
-        same = Course.objects.filter(
+        same = Course.objects.filter(deleted_at__isnull=True).filter(
             Q(name=name, semester=semester) | Q(slug=slug, github_org=found.github_org)
         )
         existing = same.values_list("id", flat=True).first()

@@ -131,7 +131,8 @@ def _check_repository(resource: ExternalResource, reads: _Reads, course: Course)
         {
             "name": (resource.key, repo.name),
             "private": (True, repo.private),
-            "archived": (False, repo.archived),
+            # As recorded: an archived course's repositories are expected archived.
+            "archived": (bool(resource.data.get("archived", False)), repo.archived),
             "marker": (True, marker in repo.description),
         }
     )

@@ -318,3 +318,23 @@ class DiscordServer(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.guild_id
+
+
+class InvitationWindow(models.Model):
+    """One row per GitHub organization: the lock that serializes spending its invitations.
+
+    GitHub allows an organization a fixed number of invitations per 24 hours, whichever course
+    or worker sends them. A worker about to invite locks this row (``select_for_update``) while
+    it counts the invitations recorded in the last 24 hours (the ``MEMBERSHIP`` resources that
+    invite) and writes the intent of the next one, so two workers never both take the last slot
+    (``provisioning.invitations``). The row holds no count: the resources are the ledger.
+    """
+
+    org = models.CharField(max_length=100, unique=True, help_text="Organization login, lowercase.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["org"]
+
+    def __str__(self) -> str:
+        return self.org

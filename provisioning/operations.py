@@ -32,10 +32,29 @@ class OperationNotAllowedError(CourseBusyError):
     """The course is not in a state this operation can start from (409, with what to do)."""
 
 
+class CourseDeletedError(OperationNotAllowedError):
+    """The course was torn down: its row is a record only, nothing more is done with it (409)."""
+
+
+# An archived course is read-only on the platforms: only these may start on it (a rename or a
+# repair would write to archived repositories, which GitHub refuses).
+KINDS_ALLOWED_ON_ARCHIVED = (
+    Operation.Kind.VERIFY,
+    Operation.Kind.UNARCHIVE,
+    Operation.Kind.TEARDOWN,
+    Operation.Kind.SYNC_MEMBERS,
+)
+
+
 def course_lock_idle(*, course: Course) -> Course:
     """The course's row, locked, when no operation of it is pending or running (call inside a
-    transaction); ``OperationBusyError`` otherwise."""
+    transaction); ``OperationBusyError`` otherwise, ``CourseDeletedError`` once torn down."""
     locked = Course.objects.select_for_update().get(id=course.id)
+    if locked.deleted_at is not None:
+        raise CourseDeletedError(
+            f"Course {course.id} was torn down on {locked.deleted_at:%Y-%m-%d %H:%M} UTC: it is "
+            "kept as a record only. Create a new course instead."
+        )
     running = locked.operations.filter(status__in=Operation.ACTIVE).first()
     if locked.status in Course.ACTIVE or locked.run_token is not None or running is not None:
         what = running.get_kind_display().lower() if running else "provisioning"
@@ -70,6 +89,11 @@ def operation_start(
     it commits, and the course shows as pending until then. ``from_statuses``: the course
     statuses the operation may start from (a tear down also takes a FAILED course).
     """
+    if course.archived_at is not None and kind not in KINDS_ALLOWED_ON_ARCHIVED:
+        raise OperationNotAllowedError(
+            f"Course {course.id} is archived: unarchive it first ({kind} is refused while "
+            "archived)."
+        )
     if course.status not in from_statuses:
         raise OperationNotAllowedError(
             f"Course {course.id} is {course.status}: its provisioning must complete first "

@@ -6,6 +6,11 @@
 - recorded as intended only: an earlier attempt may have created it and died before recording
   the answer, so look on the platform first (``find``), and create only if it is not there;
 - not recorded: write the intent, then create (unless ``look_first``, see below).
+
+With ``look_first``, an object found before this course ever sent its create is *adopted*
+(``data["adopted"]``): it existed before the course, so a tear down leaves it. The intent is
+marked ``creating`` before the create call, so that an object found by a later run (the create's
+answer was lost) is known to be ours.
 """
 
 from __future__ import annotations
@@ -57,11 +62,25 @@ def resource_ensure(
     ctx.heartbeat()
     found = find() if find is not None and (look_first or not created) else None
     if found is None:
+        if look_first:
+            # Written before the create call: a same-named object found by a later run is then
+            # ours (the answer was lost), not one to adopt.
+            _note_creating(resource)
         found = create()
+    elif look_first and not resource.data.get("creating"):
+        # Found before we ever created one: someone else's (a template's #general), adopted.
+        # A tear down leaves it where it was (provisioning.handlers.teardown).
+        found = Found(found.external_id, url=found.url, data={**found.data, "adopted": True})
     ctx.heartbeat()  # a run that lost the course writes no checkpoint (LeaseLost)
     _confirm(resource, found)
     ctx.progress += 1
     return resource
+
+
+def _note_creating(resource: ExternalResource) -> None:
+    if not resource.data.get("creating"):
+        resource.data = {**resource.data, "creating": True}
+        resource.save(update_fields=["data", "updated_at"])
 
 
 def _confirm(resource: ExternalResource, found: Found) -> None:

@@ -1,36 +1,23 @@
-"""The fixed sequence of steps for each course type, and the handler of each step."""
+"""Every step's handler: the provisioning steps of each course type
+(``provisioning.handlers.provision``) and those of the operations that change a course."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from courses.models import Course
-from provisioning.context import StepContext
 from provisioning.handlers import (
     archive,
     changes,
     discord,
-    github,
     people,
     repair,
     teardown,
     verify,
 )
+from provisioning.handlers.provision import PROVISION_HANDLERS, STEPS, Handler, steps_for
 from provisioning.models import StepName
 
-Handler = Callable[[StepContext], None]
-
 HANDLERS: dict[str, Handler] = {
-    StepName.SETUP_DISCORD_SERVER: discord.setup_discord_server,
-    StepName.CREATE_DISCORD_CHANNELS: discord.create_lecture_channels,
-    StepName.CREATE_GITHUB_REPO: github.create_repos,
-    StepName.SEED_GITHUB_CONTENT: github.seed_repos,
-    StepName.APPLY_BRANCH_PROTECTION: github.protect_repos,
-    StepName.CREATE_GROUP_ROLES: discord.create_group_roles,
-    StepName.CREATE_GROUP_CHANNELS: discord.create_group_channels,
-    StepName.CREATE_GROUP_REPOS: github.create_repos,
-    StepName.SEED_GROUP_CONTENT: github.seed_repos,
-    StepName.APPLY_GROUP_BRANCH_PROTECTIONS: github.protect_repos,
+    **PROVISION_HANDLERS,
     StepName.RENAME_DISCORD_SERVER: discord.rename_discord_server,
     StepName.DESCRIBE_GITHUB_REPOS: changes.describe_repos,
     StepName.VERIFY_RESOURCES: verify.verify_resources,
@@ -51,26 +38,6 @@ HANDLERS: dict[str, Handler] = {
     StepName.SYNC_GITHUB_TEAMS: people.sync_github_teams,
     StepName.SYNC_GITHUB_MEMBERS: people.sync_github_members,
 }
-
-# Seeding comes before protection: the branch must exist, and protection would block the commit.
-STEPS: dict[str, tuple[StepName, ...]] = {
-    Course.Type.LECTURE: (
-        StepName.SETUP_DISCORD_SERVER,
-        StepName.CREATE_DISCORD_CHANNELS,
-        StepName.CREATE_GITHUB_REPO,
-        StepName.SEED_GITHUB_CONTENT,
-        StepName.APPLY_BRANCH_PROTECTION,
-    ),
-    Course.Type.LABORATORY: (
-        StepName.SETUP_DISCORD_SERVER,
-        StepName.CREATE_GROUP_ROLES,
-        StepName.CREATE_GROUP_CHANNELS,
-        StepName.CREATE_GROUP_REPOS,
-        StepName.SEED_GROUP_CONTENT,
-        StepName.APPLY_GROUP_BRANCH_PROTECTIONS,
-    ),
-}
-
 
 # The steps of the operations that change a course after its provisioning. Adding lab groups
 # reuses the group handlers: they pass over every confirmed resource without a call, so only the
@@ -109,6 +76,4 @@ CHANGE_STEPS: dict[str, tuple[StepName, ...]] = {
     ),
 }
 
-
-def steps_for(course_type: str) -> tuple[StepName, ...]:
-    return STEPS[course_type]
+__all__ = ["CHANGE_STEPS", "HANDLERS", "STEPS", "Handler", "steps_for"]

@@ -4,6 +4,10 @@ A daemon thread runs ``courses_recover`` every ``PROVISIONING_RECOVERY_INTERVAL_
 beat does with a broker: it finishes what a previous web process left when it exited mid-run, and
 anything whose background job died. Several web processes may each sweep: the sweep claims each
 course with a compare-and-set, so a course is re-submitted once.
+
+The same thread ticks the verify schedule (``provisioning.schedule``) every
+``VERIFY_SWEEP_SECONDS`` (checked once per sweep, so no more often than the sweep runs); two
+web processes ticking at once start one verify per course: the second finds it busy.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from django.conf import settings
 from django.db import connections
 
 from config.celery import BACKGROUND, execution_mode
+from provisioning.people import invitations_due
 from provisioning.recovery import courses_recover
+from provisioning.schedule import courses_verify_due
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +41,9 @@ def sweeper_start() -> bool:
 def sweep_once() -> int:
     """One sweep; never raises (a failing sweep must not end the thread)."""
     try:
-        return len(courses_recover())
+        recovered = len(courses_recover())
+        invitations_due()  # members waiting for the invitation budget whose wait is over
+        return recovered
     except Exception:
         logger.exception("recovery sweep failed")
         return 0
@@ -43,8 +51,23 @@ def sweep_once() -> int:
         connections.close_all()
 
 
+def verify_tick_once() -> int:
+    """One tick of the verify schedule (provisioning.schedule); never raises."""
+    try:
+        return len(courses_verify_due())
+    except Exception:
+        logger.exception("scheduled verify failed")
+        return 0
+    finally:
+        connections.close_all()
+
+
 def _loop() -> None:
     interval = settings.PROVISIONING_RECOVERY_INTERVAL_SECONDS
+    next_verify = time.monotonic()  # as beat does, the verify schedule ticks on its own period
     while True:
         sweep_once()
+        if settings.VERIFY_INTERVAL_HOURS > 0 and time.monotonic() >= next_verify:
+            verify_tick_once()
+            next_verify = time.monotonic() + settings.VERIFY_SWEEP_SECONDS
         time.sleep(interval)

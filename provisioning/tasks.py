@@ -10,8 +10,10 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from provisioning.people import invitations_due
 from provisioning.recovery import courses_recover
 from provisioning.runner import run_course
+from provisioning.schedule import courses_verify_due
 
 
 @shared_task(
@@ -39,5 +41,14 @@ def max_defer_seconds() -> float:
 
 @shared_task
 def recover_stalled_courses() -> int:
-    """Periodic (beat): re-enqueue courses whose run died or whose message was lost."""
-    return len(courses_recover())
+    """Periodic (beat): re-enqueue courses whose run died or whose message was lost, and start
+    the roster syncs whose waiting invitations may now be sent."""
+    recovered = len(courses_recover())
+    invitations_due()
+    return recovered
+
+
+@shared_task
+def verify_due_courses() -> int:
+    """Periodic (beat): start a VERIFY for the few courses due (provisioning.schedule)."""
+    return len(courses_verify_due())

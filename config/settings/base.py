@@ -202,6 +202,39 @@ if GITHUB_PROTECTION_MODE not in ("branch", "ruleset"):
         "GITHUB_PROTECTION_MODE is malformed: expected branch or ruleset, "
         f"got {GITHUB_PROTECTION_MODE!r}"
     )
+# The roster sync (provisioning.people). GitHub allows an organization 50 invitations per 24
+# hours (500 once it is older than a month or on a paid plan); team memberships that invite count.
+# The sync spends at most this many per organization per 24 hours, counted in our database across
+# all workers and courses; the rest wait, visibly, and are sent when the window frees.
+GITHUB_INVITATION_BUDGET = env.int("GITHUB_INVITATION_BUDGET", default=50)
+if GITHUB_INVITATION_BUDGET < 1:
+    fail_fast(
+        "GITHUB_INVITATION_BUDGET is malformed: expected invitations per 24 hours, 1 or more, "
+        f"got {GITHUB_INVITATION_BUDGET}"
+    )
+# What a lecture's students team may do in the lecture's repository.
+LECTURE_STUDENT_PERMISSION = env.str("LECTURE_STUDENT_PERMISSION", default="pull")
+if LECTURE_STUDENT_PERMISSION not in ("pull", "triage", "push"):
+    fail_fast(
+        "LECTURE_STUDENT_PERMISSION is malformed: expected pull, triage or push, "
+        f"got {LECTURE_STUDENT_PERMISSION!r}"
+    )
+# How long the Discord invite links live, in seconds: 0 never expires (Discord: at most 7 days).
+DISCORD_INVITE_MAX_AGE = env.int("DISCORD_INVITE_MAX_AGE", default=0)
+if not 0 <= DISCORD_INVITE_MAX_AGE <= 604800:
+    fail_fast(
+        "DISCORD_INVITE_MAX_AGE is malformed: expected 0 (never) to 604800 seconds, "
+        f"got {DISCORD_INVITE_MAX_AGE}"
+    )
+
+# What a tear down does with a course's repositories: delete them, or archive them (read-only,
+# kept on GitHub with their history; the course's row keeps them as archived).
+TEARDOWN_REPOSITORIES = env.str("TEARDOWN_REPOSITORIES", default="delete")
+if TEARDOWN_REPOSITORIES not in ("delete", "archive"):
+    fail_fast(
+        "TEARDOWN_REPOSITORIES is malformed: expected delete or archive, "
+        f"got {TEARDOWN_REPOSITORIES!r}"
+    )
 
 # Connect and read timeouts (seconds) of every call to Discord and GitHub.
 INTEGRATIONS_HTTP_TIMEOUT = (
@@ -266,6 +299,22 @@ PROVISIONING_SKIP_UNAVAILABLE_PROTECTION = env.bool(
 POOL_LOW_WATERMARK = env.int("POOL_LOW_WATERMARK", default=2)
 if POOL_LOW_WATERMARK < 0:
     fail_fast(f"POOL_LOW_WATERMARK is malformed: expected 0 or more, got {POOL_LOW_WATERMARK}")
+# Scheduled verify (provisioning.schedule): every VERIFY_SWEEP_SECONDS, beat (or the web
+# process's sweeper without a broker) starts a VERIFY of at most VERIFY_BATCH_PER_TICK live,
+# completed, idle courses last checked more than VERIFY_INTERVAL_HOURS ago, oldest first, so that
+# the reads of a whole semester spread out under the platforms' read budgets. 0 hours: off.
+VERIFY_INTERVAL_HOURS = env.float("VERIFY_INTERVAL_HOURS", default=24.0)
+VERIFY_BATCH_PER_TICK = env.int("VERIFY_BATCH_PER_TICK", default=20)
+VERIFY_SWEEP_SECONDS = env.int("VERIFY_SWEEP_SECONDS", default=300)
+if VERIFY_INTERVAL_HOURS < 0:
+    fail_fast(
+        f"VERIFY_INTERVAL_HOURS is malformed: expected 0 (off) or more, got {VERIFY_INTERVAL_HOURS}"
+    )
+if VERIFY_BATCH_PER_TICK < 1 or VERIFY_SWEEP_SECONDS < 1:
+    fail_fast(
+        "VERIFY_BATCH_PER_TICK and VERIFY_SWEEP_SECONDS are malformed: expected 1 or more, got "
+        f"{VERIFY_BATCH_PER_TICK} and {VERIFY_SWEEP_SECONDS}"
+    )
 
 # --- API ------------------------------------------------------------------------------------
 # A bootstrap key accepted besides the keys made with `manage.py create_api_key` or the admin.
@@ -338,6 +387,7 @@ SPECTACULAR_SETTINGS = {
         "ResourceStateEnum": "provisioning.models.ExternalResource.State",
         "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
         "ImportStatusEnum": "imports.models.Import.Status",
+        "OperationKindEnum": "provisioning.models.Operation.Kind",
     },
 }
 

@@ -27,12 +27,15 @@ def course_list(
     *, filters: dict[str, Any], courses: QuerySet[Course] | None = None
 ) -> QuerySet[Course]:
     """Courses (of ``courses``, by default all), newest first, filtered by exact status, type and
-    semester, and name contains."""
+    semester, and name contains. Torn-down courses only with ``deleted`` (they stay readable one
+    by one: their row is the record of what was made and removed)."""
     courses = (
         (Course.objects.all() if courses is None else courses)
         .prefetch_related("lab_groups")
         .order_by("-created_at", "id")
     )
+    if not filters.get("deleted"):
+        courses = courses.filter(deleted_at__isnull=True)
     for field in ("status", "type", "semester"):
         if filters.get(field):
             courses = courses.filter(**{field: filters[field]})

@@ -120,6 +120,12 @@ class CourseSerializer(serializers.ModelSerializer):
     githubOrg = serializers.SerializerMethodField()
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+    deletedAt = serializers.DateTimeField(
+        source="deleted_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When a tear down removed what the course made; null for a live course.",
+    )
 
     class Meta:
         model = Course
@@ -135,6 +141,7 @@ class CourseSerializer(serializers.ModelSerializer):
             "githubOrg",
             "createdAt",
             "updatedAt",
+            "deletedAt",
         ]
         read_only_fields = fields
 
@@ -242,4 +249,9 @@ class CourseFilterSerializer(serializers.Serializer):
     semester = serializers.CharField(required=False, max_length=32)
     search = serializers.CharField(
         required=False, max_length=100, help_text="Part of the name, case-insensitive."
+    )
+    deleted = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: list torn-down courses too (hidden by default).",
     )

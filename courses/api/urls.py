@@ -2,9 +2,13 @@
 
 from rest_framework.routers import SimpleRouter
 
+from courses.api.members import urlpatterns as member_urlpatterns
+from courses.api.semesters import SemesterViewSet
 from courses.api.views import CourseViewSet
 
 router = SimpleRouter(trailing_slash=False)
 router.register("courses", CourseViewSet, basename="course")
+router.register("semesters", SemesterViewSet, basename="semester")  # POST .../{semester}/archive
 
-urlpatterns = router.urls
+# The roster's routes (/courses/{id}/members...) are listed by hand: they are not the course's.
+urlpatterns = [*router.urls, *member_urlpatterns]

@@ -51,8 +51,11 @@ from courses.api.serializers import (
 from courses.changes import course_add_groups, course_rebind, course_rename
 from courses.models import Course
 from courses.services import CourseConflictError, LabGroupInput, course_create
+from provisioning.archive import course_archive, course_unarchive
+from provisioning.repair import course_repair
 from provisioning.selectors import course_operations, course_status
 from provisioning.services import provisioning_retry
+from provisioning.teardown import course_teardown
 from provisioning.verify import course_verify, drift_report_json, drift_report_latest
 from webhooks.services import course_webhook_attach
 
@@ -89,7 +92,11 @@ class CourseViewSet(viewsets.GenericViewSet):
         "lab_groups": ("courses.change_course",),
         "operations": ("courses.view_course",),
         "verify": ("courses.change_course",),
+        "archive": ("courses.change_course",),
+        "unarchive": ("courses.change_course",),
+        "repair": ("courses.change_course",),
         "drift": ("courses.view_course",),
+        "destroy": ("courses.delete_course",),
     }
 
     def get_queryset(self) -> QuerySet[Course]:
@@ -340,6 +347,102 @@ class CourseViewSet(viewsets.GenericViewSet):
         operation = course_verify(course=course, requested_by_key=api_key, requested_by_user=user)
         [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
         url = request.build_absolute_uri(reverse("course-drift", args=[course.id]))
+        return Response(body, status=202, headers={"Location": url})
+
+    @extend_schema(
+        operation_id="courses_archive",
+        summary="Archive the course (semester end): read-only on Discord and GitHub",
+        description="An ARCHIVE operation: its repositories archived, every channel read-only "
+        "for members (posting, threads and reactions denied to @everyone and the group roles; "
+        "staff and the bot keep them), the server renamed `[archived] …`. While archived, only "
+        "verify, unarchive, tear down and the roster sync are taken. 409 when already "
+        "archived, not COMPLETED, or while another operation of the course runs.",
+        request=None,
+        parameters=[_location("The course's operations URL.")],
+        responses={
+            202: OpenApiResponse(OperationSerializer, description="The operation, queued."),
+            **error_responses(404, 409),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, pk: str) -> Response:
+        return self._archive_change(request, course_archive)
+
+    @extend_schema(
+        operation_id="courses_unarchive",
+        summary="Unarchive the course: put back exactly what its archive changed",
+        description="An UNARCHIVE operation: the repositories unarchived, each channel's "
+        "overwrites and the server's name as they were before the archive. 409 when the "
+        "course is not archived, or while another operation of the course runs.",
+        request=None,
+        parameters=[_location("The course's operations URL.")],
+        responses={
+            202: OpenApiResponse(OperationSerializer, description="The operation, queued."),
+            **error_responses(404, 409),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request: Request, pk: str) -> Response:
+        return self._archive_change(request, course_unarchive)
+
+    def _archive_change(self, request: Request, start: Any) -> Response:
+        course = self.get_object()
+        api_key = request_api_key(request)
+        user = request.user if api_key is None and isinstance(request.user, User) else None
+        operation = start(course=course, requested_by_key=api_key, requested_by_user=user)
+        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
+        url = request.build_absolute_uri(reverse("course-operations", args=[course.id]))
+        return Response(body, status=202, headers={"Location": url})
+
+    @extend_schema(
+        operation_id="courses_repair",
+        summary="Put back what the latest verify found missing or changed (a REPAIR operation)",
+        description="Missing resources are made again through the provisioning steps (a channel "
+        "with its overwrites, a repository with its seed and protection), changed ones fixed in "
+        "place; the repair ends with a fresh drift report at /courses/{id}/drift. 409 when the "
+        "course has no drift report or its latest is clean (verify first), and while another "
+        "operation of the course is pending or running.",
+        request=None,
+        parameters=[_location("The course's drift report URL.")],
+        responses={
+            202: OpenApiResponse(OperationSerializer, description="The operation, queued."),
+            **error_responses(404, 409),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def repair(self, request: Request, pk: str) -> Response:
+        course = self.get_object()
+        api_key = request_api_key(request)
+        user = request.user if api_key is None and isinstance(request.user, User) else None
+        operation = course_repair(course=course, requested_by_key=api_key, requested_by_user=user)
+        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
+        url = request.build_absolute_uri(reverse("course-drift", args=[course.id]))
+        return Response(body, status=202, headers={"Location": url})
+
+    @extend_schema(
+        operation_id="courses_teardown",
+        summary="Tear the course down: remove what it made, keep it as a deleted record",
+        description="A TEARDOWN operation deletes what the course recorded as made, in reverse "
+        "order: its channels, roles, teams and repositories (archived instead with "
+        "TEARDOWN_REPOSITORIES=archive); a pool server is renamed back and returned to the "
+        "pool. Nothing the course did not make is touched (a channel it adopted stays). Then "
+        "the course is kept as a deleted record (deletedAt): hidden from GET /courses unless "
+        "?deleted=true, its name and semester free again. For a COMPLETED or FAILED course; "
+        "409 while another operation of the course is pending or running, or once torn down.",
+        request=None,
+        parameters=[_location("The course's operations URL.")],
+        responses={
+            202: OpenApiResponse(OperationSerializer, description="The operation, queued."),
+            **error_responses(404, 409),
+        },
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        course = self.get_object()
+        api_key = request_api_key(request)
+        user = request.user if api_key is None and isinstance(request.user, User) else None
+        operation = course_teardown(course=course, requested_by_key=api_key, requested_by_user=user)
+        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
+        url = request.build_absolute_uri(reverse("course-operations", args=[course.id]))
         return Response(body, status=202, headers={"Location": url})
 
     @extend_schema(

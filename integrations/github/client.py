@@ -464,6 +464,16 @@ class GitHubClient:
             return found
         return TeamInfo.from_raw(data)
 
+    def delete_team_if_present(self, slug: str) -> bool:
+        """Delete a team (its repository grants and memberships go with it): 1 write; False when
+        it was already gone, so a tear down that crashed between the delete and its record
+        finishes on the retry. Repeated after a transient failure (a DELETE is absolute)."""
+        try:
+            self._send(f"delete team {slug} of {self.org}", "DELETE", self._team_url(slug))
+        except NotFoundError:
+            return False
+        return True
+
     def grant_team_repo(self, slug: str, repo: str, *, permission: str) -> None:
         """Give the team ``permission`` (pull, triage, push, maintain, admin) on the repository:
         1 write, idempotent (an absolute value)."""

@@ -65,17 +65,31 @@ def setup_discord_server(ctx: StepContext) -> None:
         )
         guild, bot_id = access.guild, access.bot_id
         name = server_name(ctx.course)
+        original = _original_name_record(ctx, guild_id, guild["name"])
         if guild["name"] != name:
             ctx.discord.rename_guild(guild_id, name, reason=_reason(ctx))
         return Found(
             guild_id,
             url=f"https://discord.com/channels/{guild_id}",
-            data={"name": name, "bot_user_id": bot_id},
+            data={"name": name, "bot_user_id": bot_id, "original_name": original},
         )
 
     resource_ensure(
         ctx, provider=DISCORD, kind=ResourceKind.SERVER, key="server", create=verify_and_rename
     )
+
+
+def _original_name_record(ctx: StepContext, guild_id: str, current: str) -> str:
+    """The server's name before the course renamed it, written on the server's intent before
+    the rename: a retry after a crash reads the first name seen, not ours (unless the retry got
+    another server). A tear down gives it back to a server staff gave the course explicitly."""
+    intent = ExternalResource.objects.get(
+        course=ctx.course, provider=DISCORD, kind=ResourceKind.SERVER, key="server"
+    )
+    if intent.data.get("original_guild_id") != guild_id:
+        intent.data = {**intent.data, "original_name": current, "original_guild_id": guild_id}
+        intent.save(update_fields=["data", "updated_at"])
+    return str(intent.data["original_name"])
 
 
 def rename_discord_server(ctx: StepContext) -> None:

@@ -1,24 +1,356 @@
 """Handlers of SYNC_MEMBERS: the roster carried to Discord and GitHub.
 
-TO BE WRITTEN (helper: people sync).
+Discord first (it needs no budget): a staff role allowed in every course channel, then the invite
+links people join through (a bot cannot add anyone to a server). Then GitHub: a team per audience
+with its repository permissions, then each member's team membership or organization invitation
+(``provisioning.handlers.memberships``). Every resource is an ``ExternalResource`` ensured with
+``resource_ensure``, so a re-sync with nothing new sends no request for it at all; costs and crash
+recovery per call: docs/people-platform.md.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from courses.models import Course, LabGroup
+from integrations.discord.permissions import CHANNEL_MEMBER
+from integrations.github.client import team_slug
 from provisioning.context import StepContext
+from provisioning.handlers.github import course_marker, repo_targets
+from provisioning.handlers.memberships import sync_memberships
+from provisioning.models import ExternalResource, ResourceKind
+from provisioning.naming import legacy_slug
+from provisioning.resources import Found, resource_ensure, resource_get
+
+DISCORD = ExternalResource.Provider.DISCORD
+GITHUB = ExternalResource.Provider.GITHUB
+CONFIRMED = ExternalResource.State.CONFIRMED
+INTENDED = ExternalResource.State.INTENDED
+ROLE_OVERWRITE = 0
+# A name of our own, not "Staff": a role of that name made by hand may sit above the bot's (it
+# could then not be given through an invite) or carry powers not meant for an invite link.
+STAFF_ROLE_NAME = "Course staff"
+# What staff may do in every course channel: what a group member may (see, post, read the
+# history), which also lets them post in a lecture's read-only #announcements. Nothing more: a
+# bot may only grant in an overwrite what it holds itself, and it is asked for no more.
+STAFF_ALLOW = CHANNEL_MEMBER
 
 
+def _reason(ctx: StepContext) -> str:
+    return f"Course roster sync: {ctx.course} ({ctx.step.name})"
+
+
+def _server(ctx: StepContext) -> ExternalResource:
+    return resource_get(ctx, provider=DISCORD, kind=ResourceKind.SERVER, key="server")
+
+
+def _channels(ctx: StepContext) -> list[ExternalResource]:
+    return list(
+        ExternalResource.objects.filter(
+            course=ctx.course, provider=DISCORD, kind=ResourceKind.CHANNEL, state=CONFIRMED
+        ).order_by("id")
+    )
+
+
+def _redo_if(resource: ExternalResource | None, stale: bool) -> None:
+    """A confirmed resource that no longer matches what the course wants is made again: back to
+    intended, so ``resource_ensure`` looks on the platform and writes."""
+    if resource is not None and resource.state == CONFIRMED and stale:
+        ExternalResource.objects.filter(id=resource.id).update(state=INTENDED)
+
+
+def _existing(ctx: StepContext, provider: str, kind: str, key: str) -> ExternalResource | None:
+    return ExternalResource.objects.filter(
+        course=ctx.course, provider=provider, kind=kind, key=key
+    ).first()
+
+
+# -- Discord: the staff role and its access to every channel ---------------------------------
 def sync_staff_role(ctx: StepContext) -> None:
-    raise NotImplementedError
+    guild_id = _server(ctx).external_id
+
+    def find() -> Found | None:
+        # Only after a lost answer: the newest role of our name is the one that run made.
+        named = [r for r in ctx.discord.list_roles(guild_id) if r["name"] == STAFF_ROLE_NAME]
+        newest = max(named, key=lambda role: int(role["id"]), default=None)
+        return Found(newest["id"], data={"name": newest["name"]}) if newest else None
+
+    def create() -> Found:
+        role = ctx.discord.create_role(guild_id, name=STAFF_ROLE_NAME, reason=_reason(ctx))
+        return Found(role["id"], data={"name": role["name"]})
+
+    role = resource_ensure(
+        ctx, provider=DISCORD, kind=ResourceKind.ROLE, key="staff", find=find, create=create
+    )
+    for channel in _channels(ctx):
+        access = _existing(ctx, DISCORD, ResourceKind.STAFF_ACCESS, channel.key)
+        _redo_if(access, access is not None and access.data.get("role_id") != role.external_id)
+
+        def allow(channel: ExternalResource = channel) -> Found:
+            # A PUT of the whole overwrite: repeating it after a lost answer changes nothing.
+            ctx.discord.edit_channel_permission(
+                channel.external_id,
+                role.external_id,
+                type=ROLE_OVERWRITE,
+                allow=STAFF_ALLOW,
+                deny=0,
+                reason=_reason(ctx),
+            )
+            _record_overwrite(channel, role.external_id)
+            return Found(
+                channel.external_id,
+                url=channel.url,
+                data={"role_id": role.external_id, "allow": STAFF_ALLOW, "deny": 0},
+            )
+
+        resource_ensure(
+            ctx,
+            provider=DISCORD,
+            kind=ResourceKind.STAFF_ACCESS,
+            key=channel.key,
+            create=allow,
+            lab_group=channel.lab_group,
+        )
+
+
+def _record_overwrite(channel: ExternalResource, role_id: str) -> None:
+    """The channel's recorded overwrites include the staff role's from now on: verify compares a
+    channel with them (and repair puts them back), so the staff access is expected, not drift."""
+    overwrites = [o for o in channel.data.get("overwrites", []) if str(o.get("id")) != role_id]
+    overwrites.append(
+        {"id": role_id, "type": ROLE_OVERWRITE, "allow": str(STAFF_ALLOW), "deny": "0"}
+    )
+    channel.data = {**channel.data, "overwrites": overwrites}
+    channel.save(update_fields=["data", "updated_at"])
+
+
+# -- Discord: invite links -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class InviteSpec:
+    key: str  # group-<n>, staff, members
+    channel: ExternalResource
+    role_ids: tuple[str, ...]
+    lab_group: LabGroup | None = None
+
+
+def invite_specs(ctx: StepContext) -> list[InviteSpec]:
+    """One link per lab group giving its role, one giving the staff role, and for a lecture one
+    for its members (its channels are open to everyone in the server: no role)."""
+    channels = _channels(ctx)
+    staff_role = resource_get(ctx, provider=DISCORD, kind=ResourceKind.ROLE, key="staff")
+    specs: list[InviteSpec] = []
+    if ctx.course.type == Course.Type.LABORATORY:
+        for group in ctx.course.lab_groups.order_by("number"):
+            channel = next((c for c in channels if c.lab_group_id == group.id), None)
+            if channel is None:
+                continue  # not made yet (a group being added): its link comes with a later sync
+            role = resource_get(
+                ctx, provider=DISCORD, kind=ResourceKind.ROLE, key=f"group-{group.number}"
+            )
+            specs.append(InviteSpec(f"group-{group.number}", channel, (role.external_id,), group))
+        staff_channel = specs[0].channel if specs else (channels[0] if channels else None)
+    else:
+        staff_channel = next((c for c in channels if c.key == "general"), None) or (
+            channels[0] if channels else None
+        )
+        if staff_channel is not None:
+            specs.append(InviteSpec("members", staff_channel, ()))
+    if staff_channel is not None:
+        specs.append(InviteSpec("staff", staff_channel, (staff_role.external_id,)))
+    return specs
+
+
+def _expired(resource: ExternalResource | None, now: datetime) -> bool:
+    expires = (resource.data.get("expires_at") if resource else None) or ""
+    return bool(expires) and datetime.fromisoformat(expires.replace("Z", "+00:00")) <= now
 
 
 def sync_invite_links(ctx: StepContext) -> None:
-    raise NotImplementedError
+    server = _server(ctx)
+    guild_id, bot_id = server.external_id, server.data.get("bot_user_id", "")
+    max_age = settings.DISCORD_INVITE_MAX_AGE
+    now = timezone.now()
+
+    def listed() -> list[dict[str, Any]]:
+        if "invites" not in ctx.cache:
+            ctx.cache["invites"] = ctx.discord.list_guild_invites(guild_id)
+        invites: list[dict[str, Any]] = ctx.cache["invites"]
+        return invites
+
+    def found(invite: dict[str, Any], spec: InviteSpec) -> Found:
+        # Discord's own expiry (an adopted link may be older than this run); ours as a fallback.
+        expires = invite.get("expires_at") or (
+            (now + timedelta(seconds=max_age)).isoformat() if max_age else ""
+        )
+        return Found(
+            invite["code"],
+            url=f"https://discord.gg/{invite['code']}",
+            data={
+                "channel_id": spec.channel.external_id,
+                "role_ids": list(spec.role_ids),
+                "max_age": max_age,
+                "expires_at": expires,
+            },
+        )
+
+    for spec in invite_specs(ctx):
+        recorded = _existing(ctx, DISCORD, ResourceKind.INVITE, spec.key)
+        _redo_if(
+            recorded,
+            recorded is not None
+            and (
+                _expired(recorded, now)
+                or recorded.data.get("channel_id") != spec.channel.external_id
+                or sorted(recorded.data.get("role_ids", [])) != sorted(spec.role_ids)
+            ),
+        )
+
+        def find(spec: InviteSpec = spec) -> Found | None:
+            # A lost answer: the bot's live invite on that channel giving exactly those roles,
+            # and not already another link of the course.
+            taken = set(
+                ExternalResource.objects.filter(
+                    course=ctx.course, kind=ResourceKind.INVITE, state=CONFIRMED
+                ).values_list("external_id", flat=True)
+            )
+            matches = [
+                invite
+                for invite in listed()
+                if invite.get("channel", {}).get("id") == spec.channel.external_id
+                and (invite.get("inviter") or {}).get("id") in (bot_id, None)
+                and sorted(r["id"] for r in invite.get("roles") or []) == sorted(spec.role_ids)
+                and invite.get("max_age") == max_age
+                and invite["code"] not in taken
+            ]
+            newest = max(matches, key=lambda invite: invite.get("created_at", ""), default=None)
+            return found(newest, spec) if newest else None
+
+        def create(spec: InviteSpec = spec) -> Found:
+            invite = ctx.discord.create_invite(
+                spec.channel.external_id,
+                role_ids=spec.role_ids,
+                max_age=max_age,
+                max_uses=0,
+                unique=True,  # a new code: never handed back another link's
+                reason=_reason(ctx),
+            )
+            return found(invite, spec)
+
+        resource_ensure(
+            ctx,
+            provider=DISCORD,
+            kind=ResourceKind.INVITE,
+            key=spec.key,
+            find=find,
+            create=create,
+            lab_group=spec.lab_group,
+        )
+
+
+# -- GitHub: teams and their repositories -------------------------------------------------------
+@dataclass(frozen=True)
+class TeamSpec:
+    purpose: str  # staff, group-<n>, students
+    name: str
+    repos: tuple[tuple[str, str], ...]  # (repository, permission)
+    lab_group: LabGroup | None = None
+
+    @property
+    def slug(self) -> str:
+        return team_slug(self.name)
+
+
+def team_specs(course: Course) -> list[TeamSpec]:
+    """Staff maintain every repository of the course; a lab group pushes to its own; a lecture's
+    students get ``LECTURE_STUDENT_PERMISSION`` on the lecture's. Named after the course's
+    repositories (``<semester>-<course-slug>``), which no other course of the organization owns."""
+    targets = repo_targets(course)
+    base = course.slug or legacy_slug(name=course.name, semester=course.semester)
+    specs = [TeamSpec("staff", f"{base} staff", tuple((t.name, "maintain") for t in targets))]
+    if course.type == Course.Type.LABORATORY:
+        for target in targets:
+            assert target.lab_group is not None
+            number = target.lab_group.number
+            specs.append(
+                TeamSpec(
+                    f"group-{number}",
+                    f"{base} group {number}",
+                    ((target.name, "push"),),
+                    target.lab_group,
+                )
+            )
+    else:
+        permission = settings.LECTURE_STUDENT_PERMISSION
+        specs.append(TeamSpec("students", f"{base} students", ((targets[0].name, permission),)))
+    return specs
+
+
+def _team_description(course: Course, spec: TeamSpec) -> str:
+    who = {"staff": "staff", "students": "students"}.get(spec.purpose, spec.purpose)
+    return (
+        f"{course.name} ({course.semester}), {who.replace('-', ' ')}. "
+        f"Managed by course provisioning {course_marker(course)}"
+    )
 
 
 def sync_github_teams(ctx: StepContext) -> None:
-    raise NotImplementedError
+    org = ctx.github.org
+    for spec in team_specs(ctx.course):
+
+        def make(spec: TeamSpec = spec) -> Found:
+            # Reads by slug first (and again on "must be unique"): a lost answer finds the team.
+            team = ctx.github.ensure_team(
+                spec.name, description=_team_description(ctx.course, spec)
+            )
+            return Found(
+                str(team.id),
+                url=f"https://github.com/orgs/{org}/teams/{team.slug}",
+                data={"id": team.id, "slug": team.slug, "name": team.name, "purpose": spec.purpose},
+            )
+
+        team = resource_ensure(
+            ctx,
+            provider=GITHUB,
+            kind=ResourceKind.TEAM,
+            key=spec.slug,
+            create=make,
+            lab_group=spec.lab_group,
+        )
+        slug = team.data.get("slug", spec.slug)
+        for repo, permission in spec.repos:
+            key = f"{spec.slug}:{repo}"
+            grant = _existing(ctx, GITHUB, ResourceKind.TEAM_GRANT, key)
+            _redo_if(grant, grant is not None and grant.data.get("permission") != permission)
+
+            def give(
+                repo: str = repo,
+                permission: str = permission,
+                slug: str = slug,
+                team: ExternalResource = team,
+            ) -> Found:
+                # An absolute PUT: repeating it after a lost answer changes nothing.
+                ctx.github.grant_team_repo(slug, repo, permission=permission)
+                return Found(
+                    team.external_id,
+                    url=team.url,
+                    data={"team": slug, "repo": repo, "permission": permission},
+                )
+
+            resource_ensure(
+                ctx,
+                provider=GITHUB,
+                kind=ResourceKind.TEAM_GRANT,
+                key=key,
+                create=give,
+                lab_group=spec.lab_group,
+            )
 
 
+# -- GitHub: people ------------------------------------------------------------------------------
 def sync_github_members(ctx: StepContext) -> None:
-    raise NotImplementedError
+    sync_memberships(ctx)

@@ -1,28 +1,293 @@
 """Handlers of TEARDOWN: remove what the course recorded as made, in reverse order.
 
-TO BE WRITTEN (helper: teardown).
+Only what the course's ledger (``ExternalResource``) says it made is touched, by its recorded id:
+a stranger's channel in the same server, a channel or role the course adopted (found there before
+it created anything: ``data["adopted"]``) and a look-alike repository are left where they are.
+
+- A confirmed resource is deleted, then its row (the checkpoint). A run that died between the two
+  gets False from the ``..._if_present`` call and deletes the row: nothing is deleted twice.
+- An intended Discord channel or role whose create may have been sent (``data["creating"]``, or
+  the roster's staff role: :func:`maybe_made`) is left and said so: by name alone ours cannot be
+  told from a stranger's. One never sent is only a row, dropped. An intended repository is ours
+  when GitHub has it with the course's marker.
+- What lives inside a resource goes with it: seed and protection with their repository, team
+  grants and memberships with the teams, invite links with their channel, staff overwrites with
+  their channel or their role (Discord deletes them with it).
+
+What was left is written to the operation's ``params["outcomes"][step]``, shown with it in the API
+and the admin (a completed step keeps no message of its own).
 """
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from courses.models import Course
+from integrations.errors import NotFoundError, PermanentError
+from integrations.github.client import team_slug
 from provisioning.context import StepContext
+from provisioning.handlers.discord import server_name
+from provisioning.handlers.github import course_marker
+from provisioning.models import DiscordServer, ExternalResource, Operation, ResourceKind
+
+DISCORD = ExternalResource.Provider.DISCORD
+GITHUB = ExternalResource.Provider.GITHUB
+CONFIRMED = ExternalResource.State.CONFIRMED
+# Rows that live inside another resource, removed with it on the platform.
+IN_REPOSITORY = (ResourceKind.SEED, ResourceKind.PROTECTION)
+IN_TEAM = (ResourceKind.TEAM_GRANT, ResourceKind.MEMBERSHIP)
+IN_CHANNEL = (ResourceKind.INVITE, ResourceKind.STAFF_ACCESS)
+ADOPTED = "adopted: it was there before the course, so it stays"
+UNCONFIRMED = (
+    "its creation was never confirmed, and a same-named one cannot be told from someone else's"
+)
+
+
+def _reason(ctx: StepContext) -> str:
+    return f"Course tear down: {ctx.course} ({ctx.step.name})"
+
+
+def _recorded(ctx: StepContext, kind: str) -> list[ExternalResource]:
+    return list(ExternalResource.objects.filter(course=ctx.course, kind=kind).order_by("-id"))
+
+
+def _forget(ctx: StepContext, *resources: ExternalResource) -> None:
+    """The checkpoint after a delete: the row goes, so no later run calls for it again."""
+    ctx.heartbeat()  # a run that lost the course writes no checkpoint (LeaseLost)
+    ExternalResource.objects.filter(id__in=[r.id for r in resources]).delete()
+    ctx.progress += 1
+
+
+def maybe_made(resource: ExternalResource) -> bool:
+    """A Discord intent whose create may have been sent.
+
+    Channels and group roles are ensured with ``look_first``, which marks ``creating`` before
+    the call (resources.resource_ensure): unmarked, theirs was never sent. The roster's staff
+    role (key ``staff``) is not: its intent is written right before its create, so any such
+    intent may stand for a role that exists.
+    """
+    if resource.data.get("creating"):
+        return True
+    return resource.kind == ResourceKind.ROLE and not resource.key.startswith("group-")
+
+
+def _operation(ctx: StepContext) -> Operation:
+    return Operation.objects.get(steps__id=ctx.step.id)
+
+
+def _report(ctx: StepContext, left: list[str]) -> None:
+    """What the step left on the platforms, in the operation's ``params["outcomes"]``."""
+    operation = _operation(ctx)
+    outcomes = dict(operation.params.get("outcomes") or {})
+    message = "Left " + "; ".join(left) + "." if left else ""
+    if outcomes.get(ctx.step.name, "") == message:
+        return
+    if message:
+        outcomes[ctx.step.name] = message
+    else:
+        outcomes.pop(ctx.step.name, None)
+    operation.params = {**operation.params, "outcomes": outcomes}
+    operation.save(update_fields=["params"])
 
 
 def delete_channels(ctx: StepContext) -> None:
-    raise NotImplementedError
+    left: list[str] = []
+    kept_ids: set[str] = set()
+    for channel in _recorded(ctx, ResourceKind.CHANNEL):
+        name = f"#{channel.data.get('name') or channel.key}"
+        if channel.data.get("adopted"):
+            left.append(f"{name} ({ADOPTED})")
+            kept_ids.add(channel.external_id)
+        elif channel.state != CONFIRMED:
+            if maybe_made(channel):
+                left.append(f"{name} ({UNCONFIRMED})")
+            else:
+                _forget(ctx, channel)  # never created: only a row
+        else:
+            ctx.heartbeat()
+            ctx.discord.delete_channel_if_present(channel.external_id, reason=_reason(ctx))
+            _forget(ctx, channel)
+    # Discord deletes a channel's invites and overwrites with it; those on a channel left stay.
+    # (An invite records its channel's id in its data, a staff overwrite as its own id.)
+    gone = []
+    for row in ExternalResource.objects.filter(course=ctx.course, kind__in=IN_CHANNEL):
+        if str(row.data.get("channel_id") or row.external_id) not in kept_ids:
+            gone.append(row.id)
+        elif row.kind == ResourceKind.INVITE:
+            left.append(f"invite link {row.external_id or row.key} (its channel stays)")
+    ExternalResource.objects.filter(id__in=gone).delete()
+    _report(ctx, left)
 
 
 def delete_roles(ctx: StepContext) -> None:
-    raise NotImplementedError
+    guild_id = _guild_id(ctx)
+    left: list[str] = []
+    for role in _recorded(ctx, ResourceKind.ROLE):
+        name = f"role {role.data.get('name') or role.key}"
+        if role.data.get("adopted"):
+            left.append(f"{name} ({ADOPTED})")
+        elif role.state != CONFIRMED:
+            if maybe_made(role):
+                left.append(f"{name} ({UNCONFIRMED})")
+            else:
+                _forget(ctx, role)
+        else:
+            ctx.heartbeat()
+            ctx.discord.delete_role_if_present(guild_id, role.external_id, reason=_reason(ctx))
+            _forget(ctx, role)
+    # Deleting a role removes its overwrites from every channel, those on a channel left too.
+    roles = ExternalResource.objects.filter(course=ctx.course, kind=ResourceKind.ROLE)
+    kept_roles = set(roles.values_list("external_id", flat=True))
+    overwrites = ExternalResource.objects.filter(course=ctx.course, kind=ResourceKind.STAFF_ACCESS)
+    gone = [row.id for row in overwrites if str(row.data.get("role_id", "")) not in kept_roles]
+    ExternalResource.objects.filter(id__in=gone).delete()
+    _report(ctx, left)
+
+
+def _guild_id(ctx: StepContext) -> str:
+    server = ExternalResource.objects.filter(
+        course=ctx.course, kind=ResourceKind.SERVER, key="server"
+    ).first()
+    return (server.external_id if server else "") or ctx.course.discord_guild_id
+
+
+def _team_slug(team: ExternalResource) -> str:
+    return str(team.data.get("slug") or team_slug(str(team.data.get("name") or team.key)))
 
 
 def remove_teams(ctx: StepContext) -> None:
-    raise NotImplementedError
+    left: list[str] = []
+    for team in _recorded(ctx, ResourceKind.TEAM):
+        slug = _team_slug(team)
+        if team.data.get("adopted"):
+            left.append(f"team {slug} ({ADOPTED})")
+        elif team.state != CONFIRMED:
+            left.append(f"team {slug} ({UNCONFIRMED})")
+        else:
+            ctx.heartbeat()
+            ctx.github.delete_team_if_present(slug)
+            _forget(ctx, team)
+    if not ExternalResource.objects.filter(course=ctx.course, kind=ResourceKind.TEAM).exists():
+        # A deleted team takes its repository grants and its memberships with it.
+        ExternalResource.objects.filter(course=ctx.course, kind__in=IN_TEAM).delete()
+    _report(ctx, left)
+
+
+def _with_contents(ctx: StepContext, repo: ExternalResource) -> list[ExternalResource]:
+    inside = ExternalResource.objects.filter(
+        course=ctx.course, kind__in=IN_REPOSITORY, key=repo.key
+    )
+    return [repo, *inside]
+
+
+def _repository_mode(ctx: StepContext) -> str:
+    """Fixed when the tear down was asked (its params), so a run after a change of the setting
+    does not treat half the repositories one way and half the other."""
+    operation = _operation(ctx)
+    return str(operation.params.get("repositories") or settings.TEARDOWN_REPOSITORIES)
 
 
 def remove_repos(ctx: StepContext) -> None:
-    raise NotImplementedError
+    archive = _repository_mode(ctx) == "archive"
+    left: list[str] = []
+    for repo in _recorded(ctx, ResourceKind.REPOSITORY):
+        full_name = f"{ctx.github.org}/{repo.key}"
+        if archive and repo.data.get("archived"):
+            continue  # archived by an earlier run of this tear down
+        if repo.state == CONFIRMED:
+            repo_id = int(repo.external_id)
+        else:
+            # Intended: ours only if GitHub has it with this course's marker (the create's
+            # answer was lost); a same-named repository without it is someone else's.
+            ctx.heartbeat()
+            try:
+                found = ctx.github.get_repo(repo.key)
+            except NotFoundError:
+                _forget(ctx, *_with_contents(ctx, repo))
+                continue
+            if course_marker(ctx.course) not in found.description:
+                left.append(f"repository {full_name} (not this course's: it lacks the marker)")
+                _forget(ctx, *_with_contents(ctx, repo))
+                continue
+            repo_id = found.id
+        if archive:
+            _archive(ctx, repo, repo_id)
+            continue
+        ctx.heartbeat()
+        # Read by its id and deleted under its current name: a look-alike that took the recorded
+        # name is never touched, one renamed by hand is still deleted.
+        ctx.github.delete_repo_if_present(repo.key, repo_id=repo_id)
+        _forget(ctx, *_with_contents(ctx, repo))
+    _report(ctx, left)
+
+
+def _archive(ctx: StepContext, repo: ExternalResource, repo_id: int) -> None:
+    """``TEARDOWN_REPOSITORIES=archive``: read-only on GitHub, its rows kept, marked archived."""
+    ctx.heartbeat()
+    try:
+        current = ctx.github.get_repo_by_id(repo_id)
+    except NotFoundError:  # deleted by hand meanwhile: nothing left to archive
+        _forget(ctx, *_with_contents(ctx, repo))
+        return
+    if current.full_name.split("/", 1)[0].lower() != ctx.github.org.lower():
+        raise PermanentError(
+            f"GitHub: repository #{repo_id} now belongs to {current.full_name}, outside "
+            f"{ctx.github.org}: not archived",
+            provider="github",
+        )
+    if not current.archived:
+        ctx.github.set_archived(current.name, True)
+    ctx.heartbeat()
+    repo.external_id = str(repo_id)
+    repo.state = CONFIRMED
+    repo.data = {**repo.data, "archived": True}
+    repo.save(update_fields=["external_id", "state", "data", "updated_at"])
+    ctx.progress += 1
 
 
 def release_server(ctx: StepContext) -> None:
-    raise NotImplementedError
+    """Give the server back as it was found, then keep the course as a deleted record.
+
+    A pool server takes back its pool name and returns to the pool; a server staff gave the
+    course takes back the name it had (recorded by SETUP_DISCORD_SERVER). Bots cannot delete
+    servers. Then, in one transaction: the server's row goes, the pool row is available again,
+    and the course is soft-deleted with no server, so its name, semester, slug and server are
+    free for a new course.
+    """
+    course = ctx.course
+    server = ExternalResource.objects.filter(
+        course=course, provider=DISCORD, kind=ResourceKind.SERVER, key="server"
+    ).first()
+    pool = DiscordServer.objects.filter(course=course).first()
+    left: list[str] = []
+    if server is not None:
+        guild_id = server.external_id or course.discord_guild_id
+        original = str(server.data.get("original_name") or "")
+        name = (pool.name if pool else "") or original
+        if not name:
+            left.append(f"Discord server {guild_id} with its name (none was recorded to restore)")
+        elif server.state == CONFIRMED:
+            ctx.heartbeat()
+            ctx.discord.rename_guild(guild_id, name, reason=_reason(ctx))
+        elif original:
+            # The run that set it up died after reading the server: it may have renamed it.
+            ctx.heartbeat()
+            if ctx.discord.get_guild(guild_id)["name"] == server_name(course):
+                ctx.discord.rename_guild(guild_id, name, reason=_reason(ctx))
+    ctx.heartbeat()
+    now = timezone.now()
+    with transaction.atomic():
+        if server is not None:
+            server.delete()
+        DiscordServer.objects.filter(course=course).update(
+            status=DiscordServer.Status.AVAILABLE, course=None, claimed_at=None
+        )
+        Course.objects.filter(id=course.id).update(
+            deleted_at=Coalesce(F("deleted_at"), Value(now)), discord_guild_id="", updated_at=now
+        )
+    course.discord_guild_id = ""
+    _report(ctx, left)

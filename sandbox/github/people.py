@@ -1,7 +1,8 @@
 """People: teams, team repository permissions, team memberships and organization invitations.
 
-- ``POST/GET /orgs/{org}/teams``, ``GET /orgs/{org}/teams/{team_slug}`` (the slug is derived
-  from the name; a second team of the same name is 422 "Name must be unique for this org").
+- ``POST/GET /orgs/{org}/teams``, ``GET/DELETE /orgs/{org}/teams/{team_slug}`` (the slug is
+  derived from the name; a second team of the same name is 422 "Name must be unique for this
+  org"; a deleted team takes its repository grants and memberships with it).
 - ``PUT/GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}`` ``{permission}``.
 - ``PUT/GET/DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}``: someone outside the
   organization gets an organization invitation and ``state: "pending"`` until they accept
@@ -84,6 +85,7 @@ def register(gh: FakeGitHub) -> None:
     gh.route("GET", "/orgs/{org}/teams", list_teams)
     gh.route("POST", "/orgs/{org}/teams", create_team)
     gh.route("GET", "/orgs/{org}/teams/{team_slug}", get_team)
+    gh.route("DELETE", "/orgs/{org}/teams/{team_slug}", delete_team)
     gh.route("PUT", "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}", put_team_repo)
     gh.route("GET", "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}", get_team_repo)
     gh.route("PUT", "/orgs/{org}/teams/{team_slug}/memberships/{username}", put_membership)
@@ -277,6 +279,26 @@ def create_team(gh: FakeGitHub, request: Request) -> Response:
     team = Team(gh.state.next_id("team"), body["name"], slug, body.get("description"), privacy)
     org.teams[slug] = team
     return Response(201, _team_json(api_base(request), org, team))
+
+
+def delete_team(gh: FakeGitHub, request: Request) -> Response:
+    """Delete a team: its repository grants and memberships go with it; a pending member's
+    invitation loses the team (and is cancelled when no team is left on it), as when the member
+    is removed (``delete_membership``)."""
+    org = _admin_org(gh, request, DOCS_TEAMS)
+    team = _team(org, request.params["team_slug"], DOCS_TEAMS)
+    del org.teams[team.slug]
+    for membership in team.memberships.values():
+        invitation = _pending_for(org, membership["login"])
+        if membership["state"] == "pending" and invitation is not None:
+            if team.id in invitation.team_ids:
+                invitation.team_ids.remove(team.id)
+            if not invitation.team_ids:
+                _drop_invitation(org, invitation)
+    for invitation in org.invitations.values():
+        if team.id in invitation.team_ids:
+            invitation.team_ids.remove(team.id)
+    return Response(204)
 
 
 def _team_repo(gh: FakeGitHub, request: Request) -> tuple[Org, Team, Any]:

@@ -26,6 +26,7 @@ COURSE_KEYS = {
     "githubOrg",
     "createdAt",
     "updatedAt",
+    "deletedAt",
 }
 
 

@@ -42,7 +42,11 @@ def test_other_paths_keep_django_pages(client):
     ("method", "path", "allow"),
     [
         ("delete", "/courses", "GET, POST, HEAD, OPTIONS"),
-        ("put", "/courses/00000000-0000-0000-0000-000000000000", "GET, PATCH, HEAD, OPTIONS"),
+        (
+            "put",
+            "/courses/00000000-0000-0000-0000-000000000000",
+            "GET, PATCH, DELETE, HEAD, OPTIONS",
+        ),
         ("post", "/courses/00000000-0000-0000-0000-000000000000/status", "GET, HEAD, OPTIONS"),
         ("post", "/health", "GET, HEAD, OPTIONS"),
     ],

@@ -73,6 +73,7 @@ FAILURES: dict[str, tuple[dict[str, str | None], str]] = {
         "GITHUB_APP_PRIVATE_KEY_FILE",
     ),
     "bad-GITHUB_PROTECTION_MODE": ({"GITHUB_PROTECTION_MODE": "rules"}, "GITHUB_PROTECTION_MODE"),
+    "bad-TEARDOWN_REPOSITORIES": ({"TEARDOWN_REPOSITORIES": "purge"}, "TEARDOWN_REPOSITORIES"),
     "bad-SANDBOX_URL": (
         {"INTEGRATIONS_MODE": "sandbox", "SANDBOX_URL": "sandbox:8001"},
         "SANDBOX_URL",

@@ -147,4 +147,9 @@ def test_courses_are_not_deleted_from_the_admin(admin_client):
         == 403
     )
     actions = admin_client.get(LIST_URL).context["action_form"].fields["action"].choices
-    assert [name for name, _ in actions] == ["", "retry_failed_steps"]
+    assert [name for name, _ in actions] == [
+        "",
+        "retry_failed_steps",
+        "archive_selected",
+        "verify_selected",
+    ]

@@ -8,9 +8,17 @@
 - ``operations COURSE_ID``: its operations, their steps and every attempt;
 - ``verify COURSE_ID``: a VERIFY operation (reads only) compares every confirmed resource with
   the platforms; prints the report (``--json``: ``{courseId, checkedAt, resources: [...]}``) and
-  exits 1 when anything drifted.
+  exits 1 when anything drifted;
+- ``repair COURSE_ID``: a REPAIR operation puts back what the latest verify found missing or
+  changed;
+- ``archive COURSE_ID`` / ``unarchive COURSE_ID``: the semester's end, and its undoing (one
+  course; the admin and the API archive many);
+- ``teardown COURSE_ID [--yes]``: removes what the course made and soft-deletes it. It prints
+  what will be removed and asks for the course's name; ``--yes`` skips the question, and
+  without a terminal to ask on (a script, a pipe) it is required.
 
-Thin: the services of ``courses.changes`` do the work. Like ``provision_course``, without a broker
+Thin: the services of ``courses.changes`` and ``provisioning.archive`` / ``teardown`` /
+``repair`` / ``verify`` do the work. Like ``provision_course``, without a broker
 the command waits for the run (this process is the worker); ``--wait`` shows the operation's
 steps as they advance. Exits non-zero when the operation FAILED or was refused.
 """
@@ -18,8 +26,10 @@ steps as they advance. Exits non-zero when the operation FAILED or was refused.
 from __future__ import annotations
 
 import json
+import sys
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -29,19 +39,34 @@ from config.celery import BACKGROUND, CELERY, execution_mode
 from courses.changes import course_add_groups, course_rebind, course_rename
 from courses.models import Course
 from courses.services import CourseConflictError, LabGroupInput
+from provisioning.archive import course_archive, course_unarchive
 from provisioning.background import background_wait
 from provisioning.management.commands.provision_course import _messages, _quiet_celery
 from provisioning.management.progress import StepProgress
 from provisioning.models import Operation
+from provisioning.repair import course_repair
 from provisioning.selectors import course_operations
 from provisioning.services import CourseBusyError, NothingToRetryError
+from provisioning.teardown import course_teardown, teardown_plan
 from provisioning.verify import course_verify, drift_report_json, drift_report_latest
 
 POLL_SECONDS = 0.5
 
+# The operations that take nothing but the course: the action's name to the service starting it.
+COURSE_OPERATIONS: dict[str, Callable[..., Operation]] = {
+    "verify": course_verify,
+    "repair": course_repair,
+    "archive": course_archive,
+    "unarchive": course_unarchive,
+    "teardown": course_teardown,
+}
+
 
 class Command(BaseCommand):
-    help = "Change a course (rebind, add-group, rename), verify it, or list its operations."
+    help = (
+        "Change a course (rebind, add-group, rename), verify, repair, archive, unarchive or "
+        "tear it down, or list its operations."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -61,10 +86,22 @@ class Command(BaseCommand):
         verify = actions.add_parser(
             "verify", help="Compare the course's resources with the platforms (reads only)."
         )
-        for sub in (rebind, add, rename, listing, verify):
+        repair = actions.add_parser(
+            "repair", help="Put back what the latest verify found missing or changed."
+        )
+        archive = actions.add_parser("archive", help="Archive the course (semester end).")
+        unarchive = actions.add_parser("unarchive", help="Undo the course's archive.")
+        teardown = actions.add_parser(
+            "teardown", help="Remove what the course made on the platforms and delete it."
+        )
+        teardown.add_argument(
+            "--yes", action="store_true", help="Do not ask for the course's name (scripts)."
+        )
+        operating = (rebind, add, rename, verify, repair, archive, unarchive, teardown)
+        for sub in (listing, *operating):
             sub.add_argument("course_id", metavar="COURSE_ID")
             sub.add_argument("--json", action="store_true", help="Print the operations as JSON.")
-        for sub in (rebind, add, rename, verify):
+        for sub in operating:
             sub.add_argument("--wait", action="store_true", help="Follow the steps until done.")
             sub.add_argument("--timeout", type=float, default=900.0, help="Seconds to wait.")
 
@@ -73,6 +110,9 @@ class Command(BaseCommand):
         if options["action"] == "operations":
             self._print(course, options["json"])
             return
+        # A torn down course is not asked about: the service refuses it with its reason.
+        if options["action"] == "teardown" and not options["yes"] and course.deleted_at is None:
+            self._confirm_teardown(course)
         mode = execution_mode()
         with _quiet_celery():
             operation = self._start(course, options)
@@ -101,8 +141,8 @@ class Command(BaseCommand):
                     for number, name in enumerate(options["group"], start=last + 1)
                 ]
                 return course_add_groups(course=course, groups=groups)
-            if options["action"] == "verify":
-                return course_verify(course=course)
+            if options["action"] in COURSE_OPERATIONS:
+                return COURSE_OPERATIONS[options["action"]](course=course)
             operation = course_rename(course=course, name=options["name"])
         except ValidationError as exc:
             raise CommandError(_messages(exc)) from exc
@@ -111,6 +151,34 @@ class Command(BaseCommand):
         if operation is None:
             raise CommandError(f"Course {course.id} is already named {options['name']!r}.")
         return operation
+
+    def _confirm_teardown(self, course: Course) -> None:
+        """Show what will be removed and ask for the course's name (on stderr: a question, not
+        output, which ``--json`` keeps clean). Refuses without a terminal to ask on rather than
+        read an answer from a pipe: a tear down cannot be undone."""
+        if not sys.stdin.isatty():
+            raise CommandError(
+                f"Tearing down {course} deletes what it made on Discord and GitHub: pass --yes "
+                "to confirm when no one can be asked (no terminal on stdin)."
+            )
+        try:
+            plan = teardown_plan(course=course)
+        except CourseBusyError as exc:
+            raise CommandError(str(exc)) from exc
+        lines = [f"Tearing down {course} ({course.id}) will:"]
+        lines += [f"  - {change}" for change in plan["changes"]]
+        lines.append(
+            f"  ({plan['githubWrites']} GitHub and {plan['discordWrites']} Discord writes)"
+        )
+        lines.append("Type the course's name to confirm: ")
+        self.stderr.write("\n".join(lines), style_func=_plain, ending="")
+        self.stderr.flush()
+        try:
+            typed = input()
+        except EOFError:
+            typed = ""
+        if typed.strip() != course.name:
+            raise CommandError(f"{typed.strip()!r} is not the course's name: nothing was done.")
 
     def _follow(
         self, course: Course, operation: Operation, mode: str, options: dict[str, Any]
@@ -175,6 +243,10 @@ class Command(BaseCommand):
                     self.stdout.write(
                         f"    attempt {attempt['number']}: {attempt['outcome']}{error}"
                     )
+
+
+def _plain(text: str) -> str:
+    return text
 
 
 def _course(course_id: str) -> Course:

@@ -1,0 +1,524 @@
+"""The roster's people on GitHub: one team membership or organization invitation per member.
+
+Each member has one seat: the staff team (instructors as maintainers), their lab group's team,
+or a lecture's students team. A member with a GitHub username joins by team membership (which
+invites them into the organization when they are not in it); one with only an email gets an
+organization invitation carrying their team. Each seat is a ``MEMBERSHIP`` resource keyed
+``member-<member id>:<team slug>``.
+
+- Invitations are spent from the organization's budget (``provisioning.invitations``): the intent
+  is written under the organization's lock, counted, before the call. Over budget the member
+  WAITS (``waiting_until``), the step still completes, and the recovery sweep starts a sync when
+  the window frees (``provisioning.people.invitations_due``).
+- A crash between a call and its record leaves an intent: the next run looks first (the team
+  membership, or the pending invitations for the email) and sends only if nothing is there.
+- A refusal that concerns one person (a user who blocked the organization, an unknown username,
+  an email GitHub will not invite) fails that member with the reason, not the step.
+- Pending seats are read back (one listing of the pending invitations, and a membership read for
+  a username no longer listed); people off the roster (``removed_at``) or moved to another team
+  leave their team, or their pending invitation is cancelled.
+- A removed seat's resource stays, retired (its key suffixed), so that its invitation keeps
+  counting against the 24-hour window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from courses.models import Course, CourseMember
+from integrations.errors import PermanentError, PlatformUnreachableError
+from integrations.github.client import InvitationLimitError, OrgInvitation, TeamMembership
+from provisioning.context import StepContext
+from provisioning.errors import ProvisioningConfigError
+from provisioning.invitations import invitation_org, invitation_respend, invitation_spend
+from provisioning.models import ExternalResource, Operation, ResourceKind
+from provisioning.resources import Found, resource_ensure
+
+GITHUB = ExternalResource.Provider.GITHUB
+CONFIRMED = ExternalResource.State.CONFIRMED
+State = CourseMember.GitHubState
+MEMBERSHIP, INVITATION = "membership", "invitation"
+# GitHub drops an invitation nobody answered after 7 days.
+INVITATION_LIFETIME = timedelta(days=7)
+# GitHub refused an invitation over its limit although our budget had room (invitations sent by
+# hand count there too): the waiting members are tried again after this long.
+REFUSED_WAIT = timedelta(hours=1)
+
+
+class _OverBudget(Exception):
+    """An earlier attempt's intent, about to be sent, found no room in the window."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(until)
+        self.until = until
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A member's place in one team, and who GitHub knows them as."""
+
+    member: CourseMember
+    team: ExternalResource  # the TEAM resource
+
+    @property
+    def slug(self) -> str:
+        return str(self.team.data.get("slug") or self.team.key)
+
+    @property
+    def key(self) -> str:
+        return f"member-{self.member.id}:{self.team.key}"
+
+    @property
+    def kind(self) -> str:
+        return MEMBERSHIP if self.member.github_username else INVITATION
+
+    @property
+    def who(self) -> str:
+        return (self.member.github_username or self.member.email).strip()
+
+    @property
+    def role(self) -> str:
+        return "maintainer" if self.member.role == CourseMember.Role.INSTRUCTOR else "member"
+
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "team": self.slug,
+            "team_id": self.team.data.get("id"),
+            "role": self.role,
+        }
+        data["username" if self.kind == MEMBERSHIP else "email"] = self.who
+        return data
+
+
+def _who(record: ExternalResource) -> tuple[str, str]:
+    data = record.data
+    return data.get("kind", ""), str(data.get("username") or data.get("email") or "").lower()
+
+
+def _purpose(course: Course, member: CourseMember) -> str | None:
+    if member.role in CourseMember.STAFF:
+        return "staff"
+    if course.type == Course.Type.LECTURE:
+        return "students"
+    return f"group-{member.lab_group.number}" if member.lab_group else None
+
+
+class _Pending:
+    """The organization's pending invitations, read once per attempt and only when needed."""
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        self._listed: list[OrgInvitation] | None = None
+
+    def all(self) -> list[OrgInvitation]:
+        if self._listed is None:
+            self._listed = self.ctx.github.list_org_invitations()
+        return self._listed
+
+    def logins(self) -> set[str]:
+        return {i.login.lower() for i in self.all() if i.login}
+
+    def for_email(self, email: str) -> OrgInvitation | None:
+        wanted = email.lower()
+        return next((i for i in self.all() if (i.email or "").lower() == wanted), None)
+
+
+class _Sync:
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        self.course = ctx.course
+        self.org = invitation_org(course=ctx.course)
+        self.pending = _Pending(ctx)
+        self.refused_until: datetime | None = None  # GitHub refused over its limit: stop asking
+        self.counts = {"sent": 0, "waiting": 0, "failed": 0, "removed": 0}
+
+    # -- the member's state, as shown on the roster -------------------------------------------
+    def show(
+        self,
+        member: CourseMember | None,
+        state: str,
+        detail: str,
+        waiting_until: datetime | None = None,
+    ) -> None:
+        if member is None:
+            return
+        detail = detail[:500]
+        if (member.github_state, member.github_detail, member.waiting_until) == (
+            state,
+            detail,
+            waiting_until,
+        ):
+            return
+        CourseMember.objects.filter(id=member.id).update(
+            github_state=state,
+            github_detail=detail,
+            waiting_until=waiting_until,
+            updated_at=timezone.now(),
+        )
+        member.github_state, member.github_detail = state, detail
+        member.waiting_until = waiting_until
+
+    def show_record(self, member: CourseMember | None, record: ExternalResource) -> None:
+        data = record.data
+        team, state = data.get("team", ""), data.get("state")
+        if state == "refused":
+            self.show(member, State.FAILED, str(data.get("reason", "Refused by GitHub.")))
+        elif data.get("kind") == MEMBERSHIP:
+            if state == "active":
+                self.show(member, State.ACTIVE, f"In team {team}.")
+            else:
+                self.show(
+                    member,
+                    State.PENDING,
+                    f"Invited to {self.org} with team {team}; not accepted yet.",
+                )
+        elif state == "active":
+            self.show(member, State.ACTIVE, f"Accepted the invitation to {self.org} (team {team}).")
+        elif state == "gone":
+            self.show(
+                member,
+                State.FAILED,
+                f"The invitation to {data.get('email')} is no longer pending after 7 days: "
+                "accepted or expired. Give their GitHub username to check, or remove and add "
+                "them again to invite them anew.",
+            )
+        else:
+            self.show(
+                member,
+                State.PENDING,
+                f"Invitation sent to {data.get('email')} with team {team}; not accepted yet.",
+            )
+
+    # -- 1. what became of the pending seats ----------------------------------------------------
+    def read_back(self, records: list[ExternalResource]) -> None:
+        pending = [r for r in records if r.state == CONFIRMED and r.data.get("state") == "pending"]
+        if not pending:
+            return
+        self.ctx.heartbeat()
+        logins = self.pending.logins()
+        now = timezone.now()
+        for record in pending:
+            data = record.data
+            if data.get("kind") == MEMBERSHIP:
+                username = str(data.get("username", ""))
+                if username.lower() in logins:
+                    continue  # still invited
+                found = self.ctx.github.get_team_membership(str(data["team"]), username)
+                if found is None:
+                    # The invitation expired (or was declined): the seat is missing, a new
+                    # invitation is sent below, from the budget.
+                    self.retire(record, "invitation expired")
+                    continue
+                self.update(record, state=found.state)
+            elif self.pending.for_email(str(data.get("email", ""))) is None:
+                young = now - record.created_at < INVITATION_LIFETIME
+                self.update(record, state="active" if young else "gone")
+
+    def update(self, record: ExternalResource, **changes: Any) -> None:
+        if all(record.data.get(k) == v for k, v in changes.items()):
+            return
+        record.data = {**record.data, **changes}
+        record.save(update_fields=["data", "updated_at"])
+
+    def retire(self, record: ExternalResource, reason: str) -> None:
+        """The seat is over; its row stays (its invitation still counts in the window) under a
+        key of its own, leaving the seat's key free for a new one."""
+        record.data = {
+            **record.data,
+            "removed": True,
+            "removed_at": timezone.now().isoformat(),
+            "removed_because": reason,
+        }
+        record.key = f"{record.key}~{record.id}"[:200]
+        record.save(update_fields=["data", "key", "updated_at"])
+
+    # -- 2. people off the roster, or moved -----------------------------------------------------
+    def remove(self, record: ExternalResource, member: CourseMember | None) -> None:
+        data = record.data
+        team = str(data.get("team", ""))
+        self.ctx.heartbeat()
+        if data.get("state") == "refused":
+            detail = "Removed from the roster."  # GitHub had refused them: nothing to undo
+        elif data.get("kind") == MEMBERSHIP:
+            username = str(data.get("username", ""))
+            # False when they were not in it: an earlier run removed them, or never added them.
+            self.ctx.github.remove_team_membership(team, username)
+            detail = f"Removed from team {team}."
+        else:
+            invitation_id = record.external_id if record.state == CONFIRMED else ""
+            if data.get("state") == "active":
+                invitation_id = ""  # accepted: there is no invitation left to cancel
+            elif not invitation_id:  # an intent: the invitation may have been sent, look
+                found = self.pending.for_email(str(data.get("email", "")))
+                invitation_id = str(found.id) if found else ""
+            cancelled = bool(invitation_id) and self.ctx.github.cancel_org_invitation(
+                int(invitation_id)
+            )
+            if cancelled:
+                detail = f"Invitation to {self.org} cancelled."
+            elif data.get("state") == "active":
+                detail = (
+                    f"Had accepted the invitation to {self.org}; no GitHub username is known, so "
+                    f"remove them from team {team} on GitHub by hand."
+                )
+            else:
+                # Accepted since the last read back, expired or cancelled: we cannot tell.
+                detail = (
+                    f"The invitation to {self.org} was no longer pending (accepted or expired); "
+                    f"if they accepted, no GitHub username is known, so remove them from team "
+                    f"{team} on GitHub by hand."
+                )
+        self.ctx.heartbeat()
+        self.retire(record, "removed from the roster")
+        self.counts["removed"] += 1
+        if member is not None and member.removed_at is not None:
+            self.show(member, State.REMOVED, detail)
+
+    # -- 3. seats to fill ---------------------------------------------------------------------
+    def add(self, seat: Seat, record: ExternalResource | None) -> None:
+        member = seat.member
+        fresh = record is None
+        if record is None:
+            if self.refused_until is not None:
+                self.wait(member, self.refused_until)
+                return
+            spent = invitation_spend(
+                course=self.course,
+                key=seat.key,
+                member=member,
+                lab_group=seat.team.lab_group,
+                data=seat.data(),
+            )
+            if spent.resource is None:
+                assert spent.waiting_until is not None
+                self.wait(member, spent.waiting_until)
+                return
+            record = spent.resource
+        base = {**record.data, **seat.data()}
+
+        def membership_found(membership: TeamMembership) -> Found:
+            invites = membership.state == "pending"  # an active member spent no invitation
+            return Found(
+                membership.username,
+                url=seat.team.url,
+                data={**base, "state": membership.state, "invites": invites},
+            )
+
+        def invitation_found(invitation: OrgInvitation) -> Found:
+            return Found(
+                str(invitation.id),
+                url=seat.team.url,
+                data={**base, "state": "pending", "invites": True},
+            )
+
+        def find() -> Found | None:
+            if fresh:
+                return None  # our own intent, written just now: nothing can be there yet
+            if seat.kind == MEMBERSHIP:
+                membership = self.ctx.github.get_team_membership(seat.slug, seat.who)
+                return membership_found(membership) if membership else None
+            invitation = self.pending.for_email(seat.who)
+            return invitation_found(invitation) if invitation else None
+
+        def send() -> Found:
+            if not fresh:
+                # An earlier attempt's intent (it died before its call): counted from now, or
+                # the member waits (its intent stays, counted no more, and is sent later).
+                until = invitation_respend(course=self.course, resource=record)
+                if until is not None:
+                    raise _OverBudget(until)
+            if seat.kind == MEMBERSHIP:
+                return membership_found(
+                    self.ctx.github.set_team_membership(seat.slug, seat.who, role=seat.role)
+                )
+            team_id = seat.team.data.get("id") or int(seat.team.external_id)
+            return invitation_found(
+                self.ctx.github.invite_to_org(email=seat.who, team_ids=[int(team_id)])
+            )
+
+        try:
+            done = resource_ensure(
+                self.ctx,
+                provider=GITHUB,
+                kind=ResourceKind.MEMBERSHIP,
+                key=seat.key,
+                find=find,
+                create=send,
+                lab_group=seat.team.lab_group,
+            )
+        except _OverBudget as over:
+            self.wait(member, over.until)
+            return
+        except InvitationLimitError:
+            # Nothing was sent: give the slot back, and send no more invitations in this run.
+            record.delete()
+            self.refused_until = timezone.now() + REFUSED_WAIT
+            self.wait(member, self.refused_until, refused=True)
+            return
+        except PermanentError as exc:
+            reason = self.refusal(seat, exc)
+            # Refused: nothing was sent, nothing is counted. The seat is recorded as refused so
+            # that a re-sync does not ask again; a change of the member's username or email on
+            # the roster (another identity) retires it and asks anew.
+            data = {**base, "state": "refused", "invites": False, "reason": reason}
+            ExternalResource.objects.filter(id=record.id).update(
+                state=CONFIRMED, external_id="", data=data, member=member
+            )
+            self.counts["failed"] += 1
+            self.show(member, State.FAILED, reason)
+            return
+        if done.member_id is None:
+            ExternalResource.objects.filter(id=done.id).update(member=member)
+        self.counts["sent"] += 1
+        self.show_record(member, done)
+
+    def refusal(self, seat: Seat, exc: PermanentError) -> str:
+        """Why GitHub refused this one person, or raise: a refusal that is not about them (the
+        token, the organization, a team gone) fails the step."""
+        if isinstance(exc, PlatformUnreachableError) or exc.status not in (404, 422):
+            raise exc
+        if exc.status == 404:
+            if seat.kind != MEMBERSHIP or self.ctx.github.get_team(seat.slug) is None:
+                raise ProvisioningConfigError(
+                    f"GitHub team {seat.slug} of {self.org} is gone: it was deleted by hand. "
+                    "Repair the course, then sync its roster again."
+                ) from exc
+            return f"GitHub has no user named {seat.who}: check the username."
+        what = f"add {seat.who} to team {seat.slug}" if seat.kind == MEMBERSHIP else "invite it"
+        detail = exc.message.rsplit(": ", 1)[-1]
+        if seat.kind == MEMBERSHIP:
+            return (
+                f"GitHub refused to {what} (422 {detail}): they may have blocked the "
+                f"organization {self.org}."
+            )
+        return (
+            f"GitHub refused the invitation to {seat.who} (422 {detail}): the address may "
+            f"already have a pending invitation to {self.org} (another course's) or belong to "
+            "a member; give their GitHub username instead."
+        )
+
+    def wait(self, member: CourseMember, until: datetime, *, refused: bool = False) -> None:
+        self.counts["waiting"] += 1
+        budget = settings.GITHUB_INVITATION_BUDGET
+        why = (
+            f"GitHub refused more invitations to {self.org} for now"
+            if refused
+            else f"{self.org} has spent its {budget} invitations of the last 24 hours"
+        )
+        self.show(
+            member,
+            State.WAITING,
+            f"Waiting: {why}; sent from {_clock(until)} on.",
+            waiting_until=until,
+        )
+
+    def role_update(self, seat: Seat, record: ExternalResource) -> None:
+        """An instructor who was a TA (or back): the same seat with another team role, one PUT
+        (no new invitation: they are invited or in already)."""
+        if seat.kind != MEMBERSHIP or record.data.get("role") == seat.role:
+            return
+        if record.data.get("state") not in ("pending", "active"):
+            return  # refused: nobody to change
+        self.ctx.heartbeat()
+        found = self.ctx.github.set_team_membership(seat.slug, seat.who, role=seat.role)
+        self.update(record, role=seat.role, state=found.state)
+
+
+def _clock(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+def sync_memberships(ctx: StepContext) -> None:
+    course = ctx.course
+    sync = _Sync(ctx)
+    teams = {
+        str(team.data.get("purpose")): team
+        for team in ExternalResource.objects.filter(
+            course=course, provider=GITHUB, kind=ResourceKind.TEAM, state=CONFIRMED
+        )
+    }
+    members = sorted(
+        course.members.select_related("lab_group"),
+        key=lambda m: (m.role not in CourseMember.STAFF, m.created_at, str(m.id)),
+    )
+    by_id = {member.id: member for member in members}
+    seats: list[Seat] = []
+    for member in members:
+        if member.removed_at is not None:
+            continue
+        purpose = _purpose(course, member)
+        team = teams.get(purpose) if purpose else None
+        if not (member.github_username or member.email):
+            sync.show(member, State.NOT_SYNCED, "No GitHub username or email on the roster.")
+        elif purpose is None:
+            sync.show(member, State.NOT_SYNCED, "Not in a lab group: give them one.")
+        elif team is None:
+            sync.show(member, State.NOT_SYNCED, f"No GitHub team for {purpose} yet.")
+        else:
+            seats.append(Seat(member, team))
+    wanted = {seat.key: seat for seat in seats}
+
+    records = [
+        record
+        for record in ExternalResource.objects.filter(
+            course=course, provider=GITHUB, kind=ResourceKind.MEMBERSHIP
+        ).order_by("id")
+        if not record.data.get("removed")
+    ]
+    sync.read_back([r for r in records if r.key in wanted])
+    records = [r for r in records if not r.data.get("removed")]
+    for record in records:
+        seat = wanted.get(record.key)
+        if seat is None or _who(record) != (seat.kind, seat.who.lower()):
+            sync.remove(record, by_id.get(record.member_id) if record.member_id else None)
+    live = {record.key: record for record in records if not record.data.get("removed")}
+    for seat in seats:
+        held = live.get(seat.key)
+        if held is not None and held.state == CONFIRMED:
+            sync.role_update(seat, held)
+            sync.show_record(seat.member, held)
+        else:
+            sync.add(seat, held)
+
+    seated = {record.member_id for record in live.values()}
+    for member in members:
+        gone = member.removed_at is not None and member.github_state != State.REMOVED
+        if gone and member.id not in seated:
+            sync.show(member, State.REMOVED, "Removed from the roster.")
+    _summarize(ctx, sync, members)
+
+
+def _summarize(ctx: StepContext, sync: _Sync, members: list[CourseMember]) -> None:
+    """What this sync did and what waits, on the operation (the API shows its params): "38
+    invitations waiting; next at 09:12"."""
+    waiting = [
+        m.waiting_until
+        for m in members
+        if m.removed_at is None and m.github_state == State.WAITING and m.waiting_until
+    ]
+    detail = (
+        f"{len(waiting)} invitation{'s' if len(waiting) != 1 else ''} waiting; "
+        f"next at {_clock(min(waiting))}"
+        if waiting
+        else "No invitation waiting."
+    )
+    operation = ctx.step.operation
+    if operation is None:
+        return
+    params = {
+        **operation.params,
+        "detail": detail,
+        "github": {
+            **sync.counts,
+            "waiting": len(waiting),
+            "nextAt": min(waiting).isoformat() if waiting else None,
+        },
+    }
+    Operation.objects.filter(id=operation.id).update(params=params)
+    operation.params = params

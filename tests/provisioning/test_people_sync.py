@@ -1,0 +1,513 @@
+"""The roster sync (SYNC_MEMBERS) against the sandbox over HTTP: one write per thing made, none on
+a re-sync, exactly the removals, no duplicate after a crash anywhere, the invitation budget kept
+(members wait instead of GitHub refusing), and invite links that give their role."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from courses.models import Course, CourseMember
+from provisioning import resources, runner
+from provisioning.models import ExternalResource, Operation
+from provisioning.operations import OperationBusyError, OperationNotAllowedError
+from provisioning.people import invitations_due, members_sync
+from provisioning.steps import CHANGE_STEPS
+from tests.factories import CourseFactory
+
+pytestmark = pytest.mark.django_db
+
+ORG = "test-university"
+FREE_ORG = "free-university"
+DAY = 24 * 3600
+Role = CourseMember.Role
+State = CourseMember.GitHubState
+
+
+class SimulatedCrash(BaseException):
+    """The process dies here."""
+
+
+@pytest.fixture(autouse=True)
+def _unpaced(settings):
+    """GitHub's write pacing (70 a minute) is not what these tests look at: a 120-student sync
+    would wait two minutes for it."""
+    settings.GITHUB_WRITE_BUDGET = "100000/60"
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def _lab(platforms, provision, groups: int, name: str = "Systems") -> Course:
+    platforms.add_servers(1)
+    course = provision(
+        name=name, type="LABORATORY", groups=tuple(f"G{n}" for n in range(1, groups + 1))
+    )
+    assert course.status == Course.Status.COMPLETED
+    return course
+
+
+def _staff(course: Course) -> list[CourseMember]:
+    return [
+        CourseMember.objects.create(
+            course=course, role=Role.INSTRUCTOR, name="Ines", github_username="ines-prof"
+        ),
+        CourseMember.objects.create(
+            course=course, role=Role.TA, name="Tom", github_username="tom-ta"
+        ),
+        CourseMember.objects.create(
+            course=course, role=Role.TA, name="Tara", email="tara@uni.example"
+        ),
+    ]
+
+
+def _students(
+    course: Course, count: int, *, every_email: int = 3, prefix: str = ""
+) -> list[CourseMember]:
+    """Every ``every_email``-th student has only an email, the others a GitHub username; spread
+    over the lab groups in turn."""
+    groups = list(course.lab_groups.order_by("number"))
+    made = []
+    for number in range(count):
+        by_email = number % every_email == 0
+        made.append(
+            CourseMember(
+                course=course,
+                role=Role.STUDENT,
+                name=f"Student {number}",
+                lab_group=groups[number % len(groups)] if groups else None,
+                email=f"{prefix}s{number}@uni.example" if by_email else "",
+                github_username="" if by_email else f"{prefix}student-{number}",
+            )
+        )
+    return CourseMember.objects.bulk_create(made)
+
+
+def _sync(on_commit, course: Course) -> Operation:
+    with on_commit():
+        operation = members_sync(course=course)
+    operation.refresh_from_db()
+    course.refresh_from_db()
+    return operation
+
+
+def _writes(calls: list[dict[str, Any]]) -> Counter[tuple[str, str, str]]:
+    return Counter((c["provider"], c["method"], c["route"]) for c in calls if c["method"] != "GET")
+
+
+def _people(platforms, org: str = ORG) -> dict[str, Any]:
+    people: dict[str, Any] = platforms.state()["github"]["orgs"][org]["people"]
+    return people
+
+
+MEMBERSHIP_PUT = ("github", "PUT", "/orgs/{org}/teams/{team_slug}/memberships/{username}")
+MEMBERSHIP_DELETE = ("github", "DELETE", "/orgs/{org}/teams/{team_slug}/memberships/{username}")
+INVITATION_POST = ("github", "POST", "/orgs/{org}/invitations")
+INVITATION_DELETE = ("github", "DELETE", "/orgs/{org}/invitations/{invitation_id}")
+
+
+# -- (1) one write per thing, (2) none on a re-sync ---------------------------------------------
+def test_first_sync_of_a_lab_writes_once_per_thing_and_a_resync_writes_nothing(
+    platforms, provision, on_commit, settings
+):
+    settings.GITHUB_INVITATION_BUDGET = 500  # the org is on the Team plan: GitHub allows 500
+    course = _lab(platforms, provision, groups=4)
+    _staff(course)
+    students = _students(course, 120)
+    usernames = 2 + sum(1 for s in students if s.github_username)
+    emails = 1 + sum(1 for s in students if not s.github_username)
+    seen = len(platforms.requests())
+
+    operation = _sync(on_commit, course)
+
+    assert (operation.kind, operation.status) == ("SYNC_MEMBERS", "COMPLETED")
+    assert course.status == Course.Status.COMPLETED
+    calls = platforms.requests()[seen:]
+    assert _writes(calls) == {
+        ("discord", "POST", "/guilds/{guild_id}/roles"): 1,  # the staff role
+        ("discord", "PUT", "/channels/{channel_id}/permissions/{overwrite_id}"): 4,
+        ("discord", "POST", "/channels/{channel_id}/invites"): 4 + 1,  # groups and staff
+        ("github", "POST", "/orgs/{org}/teams"): 1 + 4,  # staff and groups
+        ("github", "PUT", "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}"): 4 + 4,
+        MEMBERSHIP_PUT: usernames,
+        INVITATION_POST: emails,
+    }
+    assert {c["status"] for c in calls if c["method"] != "GET"} <= {200, 201, 204}
+    reads = [c for c in calls if c["method"] == "GET"]
+    assert [c["status"] for c in reads] == [404] * 5  # each team looked up before it is made
+    assert usernames + emails == 123
+    people = _people(platforms)
+    assert len(people["invitations"]) == 123
+    assert sorted(people["teams"]) == sorted(
+        ["2026-fall-systems-staff"] + [f"2026-fall-systems-group-{n}" for n in range(1, 5)]
+    )
+    staff_team = people["teams"]["2026-fall-systems-staff"]
+    assert sorted(staff_team["memberships"]) == ["ines-prof", "tom-ta"]
+    assert set(staff_team["repos"].values()) == {"maintain"}
+    assert len(staff_team["repos"]) == 4
+    assert Counter(CourseMember.objects.values_list("github_state", flat=True)) == {
+        State.PENDING: 123
+    }
+    assert operation.params["detail"] == "No invitation waiting."
+
+    seen = len(platforms.requests())
+    again = _sync(on_commit, course)
+    assert again.status == "COMPLETED"
+    calls = platforms.requests()[seen:]
+    assert _writes(calls) == {}
+    # reads only: the pending invitations listed (2 pages), nothing per member
+    assert [c["route"] for c in calls] == ["/orgs/{org}/invitations"] * 2
+
+
+# -- (2) removals: exactly one write each ---------------------------------------------------------
+def test_removing_three_students_sends_exactly_three_removals(platforms, provision, on_commit):
+    course = _lab(platforms, provision, groups=2)
+    _staff(course)
+    students = _students(course, 9)
+    _sync(on_commit, course)
+    gone = [students[0], students[1], students[2]]  # an email, two usernames
+    invitation_id = ExternalResource.objects.get(member=students[0], kind="membership").external_id
+    CourseMember.objects.filter(id__in=[m.id for m in gone]).update(removed_at=timezone.now())
+    seen = len(platforms.requests())
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED"
+    assert _writes(platforms.requests()[seen:]) == {MEMBERSHIP_DELETE: 2, INVITATION_DELETE: 1}
+    people = _people(platforms)
+    assert invitation_id not in {str(i["id"]) for i in people["invitations"]}
+    logins = {i["login"] for i in people["invitations"]}
+    assert "student-1" not in logins and "student-2" not in logins
+    assert len(people["invitations"]) == 12 - 3
+    for member in gone:
+        member.refresh_from_db()
+        assert member.github_state == State.REMOVED
+    assert "cancelled" in CourseMember.objects.get(id=students[0].id).github_detail
+    # the records stay, retired, and a re-sync sends nothing
+    retired = ExternalResource.objects.filter(course=course, key__contains="~")
+    assert retired.count() == 3 and all(r.data["removed"] for r in retired)
+    seen = len(platforms.requests())
+    _sync(on_commit, course)
+    assert _writes(platforms.requests()[seen:]) == {}
+
+
+# -- (3) crashes: at every step boundary, and between a call and its record ----------------------
+SYNC_STEPS = list(CHANGE_STEPS["SYNC_MEMBERS"])
+
+
+def _small_roster(course: Course) -> None:
+    _staff(course)
+    _students(course, 4, every_email=2)
+
+
+def _finish_and_check(platforms, course: Course, settings) -> None:
+    settings.PROVISIONING_LEASE_SECONDS = 0  # the dead run's claim is stale at once
+    result = runner.run_course(course.id)
+    course.refresh_from_db()
+    assert result.outcome == "COMPLETED", course.steps.values_list("name", "last_error")
+    calls = platforms.requests()
+    assert all(c["status"] in (200, 201, 204) for c in calls if c["method"] != "GET"), [
+        c for c in calls if c["status"] not in (200, 201, 204)
+    ]
+    writes = _writes(calls)
+    # nothing made twice: 7 people -> 7 invitations, one link per group and one for staff
+    assert writes[INVITATION_POST] == 3
+    assert writes[("discord", "POST", "/channels/{channel_id}/invites")] == 3
+    assert writes[("discord", "POST", "/guilds/{guild_id}/roles")] == 2 + 1
+    assert writes[("github", "POST", "/orgs/{org}/teams")] == 3
+    people = _people(platforms)
+    assert len(people["invitations"]) == 7 and people["invitations_sent"] == 7
+    guild = platforms.state()["discord"]["guilds"][course.discord_guild_id]
+    assert len(guild["invites"]) == 3
+    assert Counter(r["name"] for r in guild["roles"])["Course staff"] == 1
+    states = set(CourseMember.objects.values_list("github_state", flat=True))
+    assert states == {State.PENDING}
+    assert not ExternalResource.objects.filter(course=course, state="intended").exists()
+
+
+@pytest.mark.parametrize("step_name", SYNC_STEPS)
+def test_crash_after_a_sync_step_before_its_checkpoint(
+    platforms, provision, on_commit, settings, monkeypatch, step_name
+):
+    course = _lab(platforms, provision, groups=2)
+    _small_roster(course)
+    finish = runner._finish_step
+
+    def crash_once(step, status, error):
+        if step.name == step_name and status == "COMPLETED":
+            monkeypatch.setattr(runner, "_finish_step", finish)
+            raise SimulatedCrash(step_name)
+        finish(step, status, error)
+
+    monkeypatch.setattr(runner, "_finish_step", crash_once)
+    with pytest.raises(SimulatedCrash):
+        _sync(on_commit, course)
+    assert course.steps.get(name=step_name).status == "IN_PROGRESS"
+    _finish_and_check(platforms, course, settings)
+
+
+CRASH_POINTS = [
+    ("staff role", lambda r: r.kind == "role"),
+    ("staff access", lambda r: r.kind == "staff_access"),
+    ("invite link", lambda r: r.kind == "invite"),
+    ("team", lambda r: r.kind == "team"),
+    ("team grant", lambda r: r.kind == "team_grant"),
+    ("membership", lambda r: r.kind == "membership" and r.data.get("kind") == "membership"),
+    ("invitation", lambda r: r.kind == "membership" and r.data.get("kind") == "invitation"),
+]
+
+
+@pytest.mark.parametrize(("what", "matches"), CRASH_POINTS, ids=[p[0] for p in CRASH_POINTS])
+def test_crash_between_a_call_and_its_record(
+    platforms, provision, on_commit, settings, monkeypatch, what, matches
+):
+    course = _lab(platforms, provision, groups=2)
+    _small_roster(course)
+    confirm = resources._confirm
+    crashed: list[str] = []
+
+    def crash_once(resource, found):
+        if not crashed and matches(resource) and resource.course_id == course.id:
+            crashed.append(resource.key)
+            raise SimulatedCrash(resource.key)
+        confirm(resource, found)
+
+    monkeypatch.setattr(resources, "_confirm", crash_once)
+    with pytest.raises(SimulatedCrash):
+        _sync(on_commit, course)
+    monkeypatch.setattr(resources, "_confirm", confirm)
+    assert course.resources.filter(key=crashed[0], state="intended").exists()
+    _finish_and_check(platforms, course, settings)
+
+
+# -- (4) the invitation budget: members wait, GitHub never refuses ------------------------------
+def test_invitations_over_the_budget_wait_then_go_when_the_window_frees(
+    platforms, provision, on_commit, settings
+):
+    platforms.control.create_org(FREE_ORG, plan="free")  # GitHub: 50 invitations per 24 h
+    settings.PROVISIONING_SKIP_UNAVAILABLE_PROTECTION = True  # the Free plan protects nothing
+    platforms.add_servers(2)
+    course = provision(name="Databases", github_org=FREE_ORG)
+    students = _students(course, 60, every_email=1)
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED"
+    calls = platforms.requests()
+    assert _writes(calls)[INVITATION_POST] == 50
+    assert not any("Over invitation limit" in str(c.get("body")) for c in calls)
+    assert all(c["status"] != 422 for c in calls)
+    waiting = CourseMember.objects.filter(github_state=State.WAITING)
+    assert waiting.count() == 10
+    first = ExternalResource.objects.filter(kind="membership").order_by("created_at").first()
+    soon = first.created_at + timedelta(hours=24)
+    for member in waiting:
+        assert soon <= member.waiting_until <= soon + timedelta(minutes=6)
+        assert "sent from" in member.github_detail
+    assert operation.params["detail"].startswith("10 invitations waiting; next at ")
+    assert operation.params["github"]["waiting"] == 10
+    # The budget is the organization's: another course of it waits too, without asking GitHub.
+    other = provision(name="Networks", github_org=FREE_ORG)
+    [late] = _students(other, 1, every_email=1, prefix="net-")
+    seen = len(platforms.requests())
+    _sync(on_commit, other)
+    assert _writes(platforms.requests()[seen:]).get(INVITATION_POST) is None
+    late.refresh_from_db()
+    assert late.github_state == State.WAITING
+
+    assert invitations_due() == []  # nothing is due yet
+    # A day passes, on GitHub's clock and on ours.
+    platforms.control.advance_github_clock(DAY)
+    day_ago = timedelta(hours=25)
+    for resource in ExternalResource.objects.filter(kind="membership"):
+        ExternalResource.objects.filter(id=resource.id).update(
+            created_at=resource.created_at - day_ago
+        )
+    for member in CourseMember.objects.filter(github_state=State.WAITING):
+        CourseMember.objects.filter(id=member.id).update(
+            waiting_until=member.waiting_until - day_ago
+        )
+    seen = len(platforms.requests())
+    with on_commit():
+        started = invitations_due()
+    assert sorted(started) == sorted([course.id, other.id])
+
+    calls = platforms.requests()[seen:]
+    assert _writes(calls) == {INVITATION_POST: 11}
+    assert all(c["status"] != 422 for c in calls), [c for c in calls if c["status"] == 422]
+    people = _people(platforms, FREE_ORG)
+    emails = [i["email"] for i in people["invitations"]]
+    assert len(emails) == len(set(emails)) == 61
+    assert {m.email for m in students} | {late.email} == set(emails)
+    assert not CourseMember.objects.filter(github_state=State.WAITING).exists()
+    assert invitations_due() == []
+
+
+# -- (5) a group's invite link gives its role; staff see every channel ---------------------------
+def test_group_invite_gives_the_group_role_and_staff_role_sees_every_channel(
+    platforms, provision, on_commit
+):
+    course = _lab(platforms, provision, groups=2)
+    _sync(on_commit, course)
+    links = {r.key: r for r in ExternalResource.objects.filter(course=course, kind="invite")}
+    assert sorted(links) == ["group-1", "group-2", "staff"]
+    assert all(r.url == f"https://discord.gg/{r.external_id}" for r in links.values())
+    role = {
+        r.key: r.external_id for r in ExternalResource.objects.filter(course=course, kind="role")
+    }
+    joined = platforms.control.accept_discord_invite(links["group-2"].external_id, "ada")
+    assert joined["roles"] == [role["group-2"]]
+    assert links["group-2"].data["role_ids"] == [role["group-2"]]
+    joined = platforms.control.accept_discord_invite(links["staff"].external_id, "prof")
+    assert joined["roles"] == [role["staff"]]
+    guild = platforms.state()["discord"]["guilds"][course.discord_guild_id]
+    assert {i["max_age"] for i in guild["invites"]} == {0}  # never expiring by default
+    for channel in ExternalResource.objects.filter(course=course, kind="channel"):
+        [live] = [c for c in guild["channels"] if c["id"] == channel.external_id]
+        staff = [o for o in live["permission_overwrites"] if o["id"] == role["staff"]]
+        assert staff and int(staff[0]["allow"]) == 68608
+    # verify sees the staff access as expected, not as drift
+    from provisioning.verify import course_verify, drift_report_latest
+
+    with on_commit():
+        course_verify(course=course)
+    assert not drift_report_latest(course=course).drifted
+
+
+# -- people GitHub refuses, state read back, a lecture's students team ----------------------------
+def test_lecture_sync_fails_only_the_refused_person_and_reads_state_back(
+    platforms, provision, on_commit, settings
+):
+    settings.LECTURE_STUDENT_PERMISSION = "triage"
+    settings.DISCORD_INVITE_MAX_AGE = 3600
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    platforms.control.block_github_org(ORG, "troll")
+    ada = CourseMember.objects.create(course=course, name="Ada", github_username="ada")
+    troll = CourseMember.objects.create(course=course, name="Troll", github_username="troll")
+    nobody = CourseMember.objects.create(course=course, name="X", github_username="-bad-")
+    bob = CourseMember.objects.create(course=course, name="Bob", email="bob@uni.example")
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED"
+    for member in (ada, troll, nobody, bob):
+        member.refresh_from_db()
+    assert (ada.github_state, bob.github_state) == (State.PENDING, State.PENDING)
+    assert troll.github_state == State.FAILED and "blocked" in troll.github_detail
+    assert nobody.github_state == State.FAILED and "no user named -bad-" in nobody.github_detail
+    refused = ExternalResource.objects.filter(member__in=[troll, nobody])
+    assert {r.data["state"] for r in refused} == {"refused"}
+    assert not any(r.data["invites"] for r in refused)  # not counted against the budget
+    people = _people(platforms)
+    assert people["teams"]["2026-fall-compilers-students"]["repos"] == {
+        str(ExternalResource.objects.get(course=course, kind="repository").external_id): "triage"
+    }
+    links = ExternalResource.objects.filter(course=course, kind="invite")
+    assert sorted(links.values_list("key", flat=True)) == ["members", "staff"]
+    assert {(r.data["max_age"], bool(r.data["expires_at"])) for r in links} == {(3600, True)}
+
+    # Ada accepts: the next sync reads it back (reads only).
+    platforms.control.accept_github_invitation(ORG, login="ada")
+    seen = len(platforms.requests())
+    _sync(on_commit, course)
+    assert _writes(platforms.requests()[seen:]) == {}
+    for member in (ada, troll, bob):
+        member.refresh_from_db()
+    assert (ada.github_state, bob.github_state) == (State.ACTIVE, State.PENDING)
+    assert troll.github_state == State.FAILED  # not asked again: nothing changed for them
+
+    # The roster gets the troll's right username: a new identity, asked anew.
+    CourseMember.objects.filter(id=troll.id).update(github_username="trevor")
+    seen = len(platforms.requests())
+    _sync(on_commit, course)
+    assert _writes(platforms.requests()[seen:]) == {MEMBERSHIP_PUT: 1}
+    troll.refresh_from_db()
+    assert troll.github_state == State.PENDING
+
+
+# -- refusals of the service ---------------------------------------------------------------------
+def test_members_sync_is_refused_when_busy_failed_archived_or_deleted():
+    course = CourseFactory(status=Course.Status.COMPLETED)
+    Operation.objects.create(course=course, kind=Operation.Kind.VERIFY)
+    with pytest.raises(OperationBusyError):
+        members_sync(course=course)
+    failed = CourseFactory(status=Course.Status.FAILED)
+    with pytest.raises(OperationNotAllowedError, match="must complete first"):
+        members_sync(course=failed)
+    archived = CourseFactory(status=Course.Status.COMPLETED, archived_at=timezone.now())
+    with pytest.raises(OperationNotAllowedError, match="archived"):
+        members_sync(course=archived)
+    deleted = CourseFactory(status=Course.Status.COMPLETED, deleted_at=timezone.now())
+    with pytest.raises(OperationNotAllowedError, match="torn down"):
+        members_sync(course=deleted)
+    assert not Operation.objects.filter(kind=Operation.Kind.SYNC_MEMBERS).exists()
+
+
+# -- review: an intent from a run that died long ago is counted again before its call -------------
+def test_an_intent_older_than_the_window_is_spent_again_before_its_invitation_goes(
+    platforms, provision, on_commit, settings, monkeypatch
+):
+    """The ledger counts an invitation from its intent's time: an intent whose call never went
+    (the run died, or the step failed, and was resumed a day later) must be counted again when
+    its invitation is finally sent, or the organization's budget is overspent."""
+    from integrations.github.client import GitHubClient
+
+    settings.GITHUB_INVITATION_BUDGET = 1
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    early = CourseMember.objects.create(course=course, name="Early", email="early@uni.example")
+    invite = GitHubClient.invite_to_org
+
+    def die_before_the_call(self, **kwargs):
+        raise SimulatedCrash("before the invitation's call")
+
+    monkeypatch.setattr(GitHubClient, "invite_to_org", die_before_the_call)
+    with pytest.raises(SimulatedCrash):
+        _sync(on_commit, course)
+    monkeypatch.setattr(GitHubClient, "invite_to_org", invite)
+    intent = ExternalResource.objects.get(course=course, kind="membership", state="intended")
+    # The run is resumed a day later; meanwhile someone else joined the roster.
+    ExternalResource.objects.filter(id=intent.id).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    late = CourseMember.objects.create(course=course, name="Late", email="late@uni.example")
+    seen = len(platforms.requests())
+    settings.PROVISIONING_LEASE_SECONDS = 0
+    assert runner.run_course(course.id).outcome == "COMPLETED"
+
+    assert _writes(platforms.requests()[seen:])[INVITATION_POST] == 1  # the budget: one a day
+    early.refresh_from_db()
+    late.refresh_from_db()
+    assert (early.github_state, late.github_state) == (State.PENDING, State.WAITING)
+
+
+def test_removing_an_email_invitee_who_accepted_since_the_last_sync_says_to_do_it_by_hand(
+    platforms, provision, on_commit
+):
+    """Their invitation is gone (accepted), and without their username the sync cannot take
+    them out of the team: the roster must not claim they are simply removed."""
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    bob = CourseMember.objects.create(course=course, name="Bob", email="bob@uni.example")
+    _sync(on_commit, course)
+    invitation = ExternalResource.objects.get(member=bob, kind="membership")
+    platforms.control.accept_github_invitation(
+        ORG, invitation_id=int(invitation.external_id), login="bobby"
+    )
+    CourseMember.objects.filter(id=bob.id).update(removed_at=timezone.now())
+    seen = len(platforms.requests())
+
+    _sync(on_commit, course)
+
+    assert _writes(platforms.requests()[seen:]) == {INVITATION_DELETE: 1}  # the one try
+    bob.refresh_from_db()
+    assert bob.github_state == State.REMOVED
+    assert "accepted" in bob.github_detail and "by hand" in bob.github_detail
+    assert "2026-fall-compilers-students" in bob.github_detail

@@ -1,0 +1,411 @@
+"""Tear down: exactly what the course made goes, in reverse order; nothing else is touched; the
+course stays as a deleted record whose name can be created again."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from courses.models import Course
+from provisioning import runner
+from provisioning.context import discord_client, github_client
+from provisioning.handlers import teardown as handlers
+from provisioning.models import DiscordServer, ExternalResource, Operation
+from provisioning.operations import CourseDeletedError, OperationBusyError
+from provisioning.services import NothingToRetryError, provisioning_retry
+from provisioning.steps import CHANGE_STEPS
+from provisioning.teardown import course_teardown, teardown_plan
+from provisioning.verify import course_verify
+
+pytestmark = pytest.mark.django_db
+
+ORG = "test-university"
+LECTURE_CHANNELS = {"announcements", "general", "lectures", "qa-help"}
+
+
+class SimulatedCrash(BaseException):
+    """The process dies here."""
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def laboratory(platforms, provision) -> Course:
+    platforms.add_servers(1)
+    course = provision(name="Systems", type="LABORATORY", groups=("Alpha", "Beta"))
+    assert course.status == Course.Status.COMPLETED
+    return course
+
+
+def _teardown(course: Course, on_commit) -> Operation:
+    with on_commit():
+        operation = course_teardown(course=course)
+    operation.refresh_from_db()
+    course.refresh_from_db()
+    return operation
+
+
+def _guild(platforms, guild_id: str) -> dict[str, Any]:
+    return platforms.state()["discord"]["guilds"][guild_id]
+
+
+def _deleted(calls: list[dict[str, Any]]) -> Counter[str]:
+    """Successful DELETE requests per path (one path = one object)."""
+    return Counter(c["path"] for c in calls if c["method"] == "DELETE" and c["status"] < 300)
+
+
+def test_teardown_removes_exactly_what_the_course_made_and_the_name_can_be_made_again(
+    platforms, provision, on_commit
+):
+    [guild_id] = platforms.add_servers(1, default_channels=True)  # Discord's #general template
+    course = provision(name="Algorithms")
+    assert course.status == Course.Status.COMPLETED
+    general = ExternalResource.objects.get(course=course, kind="channel", key="general")
+    assert general.data["adopted"] is True
+    assert not ExternalResource.objects.filter(course=course, data__adopted=True).exclude(
+        id=general.id
+    )
+    # Strangers in the same server and organization: a person's channel and role, a repository
+    # named like the course's.
+    discord = discord_client()
+    stranger = discord.create_channel(guild_id, name="staff-lounge", type=0)
+    moderators = discord.create_role(guild_id, name="Moderators")
+    github_client().create_repo("2026-fall-algorithms-2", description="Not a course's")
+    [repo] = ExternalResource.objects.filter(course=course, kind="repository")
+    plan = teardown_plan(course=course)
+    assert plan["discordWrites"] == 3 + 1 and plan["githubWrites"] == 1  # 3 channels, rename
+    assert any("general" in change and change.startswith("Leave") for change in plan["changes"])
+    seen = len(platforms.control.requests())
+
+    operation = _teardown(course, on_commit)
+
+    assert (operation.kind, operation.status) == ("TEARDOWN", "COMPLETED")
+    assert course.deleted_at is not None and course.discord_guild_id == ""
+    assert course.status == Course.Status.COMPLETED
+    guild = _guild(platforms, guild_id)
+    names = {c["name"] for c in guild["channels"]}
+    assert names.isdisjoint({"announcements", "lectures", "qa-help"})
+    assert {"general", "staff-lounge"} <= names
+    assert stranger["id"] in {c["id"] for c in guild["channels"]}
+    assert moderators["id"] in {r["id"] for r in guild["roles"]}
+    repos = platforms.state()["github"]["repos"]
+    assert f"{ORG}/{repo.key}" not in repos and f"{ORG}/2026-fall-algorithms-2" in repos
+    # The pool server has its pool name back and is available again.
+    assert guild["name"] == "Staff server 0"
+    server = DiscordServer.objects.get(guild_id=guild_id)
+    assert (server.status, server.course, server.claimed_at) == ("available", None, None)
+    # One write per thing made (3 channels, 1 repository, the rename), reads for the repository.
+    calls = platforms.control.requests(since=seen)
+    writes = [c for c in calls if c["method"] != "GET"]
+    assert len(writes) == 5 and sum(_deleted(calls).values()) == 4
+    assert {(c["method"], c["path"]) for c in calls if c["method"] == "GET"} == {
+        ("GET", f"/repositories/{repo.external_id}")
+    }
+    # The adopted #general is left, said so in the operation, and still recorded.
+    assert "general" in operation.params["outcomes"]["DELETE_DISCORD_CHANNELS"]
+    assert list(course.resources.values_list("kind", "key")) == [("channel", "general")]
+    assert [s.status for s in operation.steps.all()] == ["COMPLETED"] * 5
+
+    # The name is free: the same course is created again, in the same (only) pool server.
+    again = provision(name="Algorithms")
+    assert again.status == Course.Status.COMPLETED and again.discord_guild_id == guild_id
+    assert {c["name"] for c in _guild(platforms, guild_id)["channels"]} >= LECTURE_CHANNELS
+    assert f"{ORG}/{repo.key}" in platforms.state()["github"]["repos"]
+    assert Course.objects.filter(name="Algorithms").count() == 2
+
+
+def test_a_lookalike_that_took_the_recorded_name_survives_and_the_renamed_repository_goes(
+    laboratory, platforms, on_commit
+):
+    repo = ExternalResource.objects.get(course=laboratory, kind="repository", key__endswith="-1")
+    platforms.control.rename_repo(f"{ORG}/{repo.key}", "renamed-by-hand")
+    lookalike = github_client().create_repo(repo.key, description="Someone else's")
+
+    _teardown(laboratory, on_commit)
+
+    repos = platforms.state()["github"]["repos"]
+    assert f"{ORG}/renamed-by-hand" not in repos
+    assert repos[f"{ORG}/{repo.key}"]["id"] == lookalike.id
+    assert not any(key.startswith(f"{ORG}/2026-fall-systems-group-2") for key in repos)
+
+
+def test_a_failed_course_is_torn_down_and_a_lookalike_it_failed_on_survives(
+    platforms, provision, on_commit
+):
+    [guild_id] = platforms.add_servers(1)
+    # A stranger's repository holds the name: CREATE_GITHUB_REPO fails, channels exist.
+    lookalike = github_client().create_repo("2026-fall-compilers", description="Not ours")
+    course = provision(name="Compilers")
+    assert course.status == Course.Status.FAILED
+    provision_op = course.operations.get(kind="PROVISION")
+
+    operation = _teardown(course, on_commit)
+
+    assert operation.status == "COMPLETED" and course.deleted_at is not None
+    provision_op.refresh_from_db()
+    assert provision_op.status == "FAILED" and provision_op.finished_at is not None
+    superseded = provision_op.steps.filter(status="SKIPPED")
+    assert {s.name for s in superseded} == {
+        "CREATE_GITHUB_REPO",
+        "SEED_GITHUB_CONTENT",
+        "APPLY_BRANCH_PROTECTION",
+    }
+    assert {s.last_error for s in superseded} == {"Superseded by tear down"}
+    state = platforms.state()
+    assert state["github"]["repos"][f"{ORG}/2026-fall-compilers"]["id"] == lookalike.id
+    assert {c["name"] for c in state["discord"]["guilds"][guild_id]["channels"]} == set()
+    assert "lacks the marker" in operation.params["outcomes"]["REMOVE_GITHUB_REPOS"]
+    assert not course.resources.exists()
+
+
+def test_a_course_that_failed_at_its_first_step_tears_down_with_no_call(
+    platforms, provision, on_commit
+):
+    [guild_id] = platforms.add_servers(1, bot_member=False)
+    course = provision(name="Networks")
+    assert course.status == Course.Status.FAILED
+    seen = len(platforms.control.requests())
+
+    operation = _teardown(course, on_commit)
+
+    assert operation.status == "COMPLETED" and course.deleted_at is not None
+    assert platforms.control.requests(since=seen) == []
+    server = DiscordServer.objects.get(guild_id=guild_id)
+    assert (server.status, server.course) == ("available", None)
+
+
+def test_an_explicitly_given_server_gets_its_own_name_back_and_stays_out_of_the_pool(
+    platforms, provision, on_commit
+):
+    guild = platforms.control.create_guild(name="Prof. Ada's server")
+    course = provision(name="Logic", discord_guild_id=guild["id"])
+    assert _guild(platforms, guild["id"])["name"] == "Logic · 2026-fall"
+    server = ExternalResource.objects.get(course=course, kind="server")
+    assert server.data["original_name"] == "Prof. Ada's server"
+
+    _teardown(course, on_commit)
+
+    assert _guild(platforms, guild["id"])["name"] == "Prof. Ada's server"
+    assert not DiscordServer.objects.filter(guild_id=guild["id"]).exists()
+    # The server is free for another course.
+    assert provision(name="Logic 2", discord_guild_id=guild["id"]).status == "COMPLETED"
+
+
+def test_with_archive_mode_repositories_are_archived_and_kept(
+    laboratory, platforms, on_commit, settings
+):
+    settings.TEARDOWN_REPOSITORIES = "archive"
+    seen = len(platforms.control.requests())
+
+    operation = _teardown(laboratory, on_commit)
+
+    assert operation.params["repositories"] == "archive"
+    calls = platforms.control.requests(since=seen)
+    assert not [c for c in calls if c["provider"] == "github" and c["method"] == "DELETE"]
+    repos = ExternalResource.objects.filter(course=laboratory, kind="repository")
+    assert repos.count() == 2 and all(r.data["archived"] for r in repos)
+    state = platforms.state()["github"]["repos"]
+    assert all(state[f"{ORG}/{r.key}"]["archived"] for r in repos)
+    # Their seeds and protections are kept with them; Discord is gone.
+    assert set(laboratory.resources.values_list("kind", flat=True)) == {
+        "repository",
+        "seed",
+        "protection",
+    }
+
+
+def test_recorded_teams_are_deleted_with_their_grants_and_memberships(
+    laboratory, platforms, on_commit
+):
+    client = github_client()
+    team = client.ensure_team("Systems staff")
+    client.ensure_team("Other course staff")
+    ExternalResource.objects.create(
+        course=laboratory,
+        provider="github",
+        kind="team",
+        key="staff",
+        external_id=str(team.id),
+        state="confirmed",
+        data={"slug": team.slug, "name": team.name},
+    )
+    for kind in ("team_grant", "membership"):
+        ExternalResource.objects.create(
+            course=laboratory, provider="github", kind=kind, key=f"staff:{kind}", state="confirmed"
+        )
+
+    _teardown(laboratory, on_commit)
+
+    teams = platforms.state()["github"]["orgs"][ORG]["people"]["teams"]
+    assert set(teams) == {"other-course-staff"}
+    assert not laboratory.resources.exists()
+    # Deleting twice is success: a run that crashed after the delete finishes on the retry.
+    assert client.delete_team_if_present(team.slug) is False
+
+
+@pytest.mark.parametrize("step_name", CHANGE_STEPS["TEARDOWN"])
+def test_crash_after_a_step_before_its_checkpoint(
+    laboratory, platforms, on_commit, settings, monkeypatch, step_name
+):
+    finish = runner._finish_step
+
+    def crash_once(step, status, error):
+        if step.name == step_name and status == "COMPLETED":
+            monkeypatch.setattr(runner, "_finish_step", finish)
+            raise SimulatedCrash(step_name)
+        finish(step, status, error)
+
+    monkeypatch.setattr(runner, "_finish_step", crash_once)
+    seen = len(platforms.control.requests())
+    with pytest.raises(SimulatedCrash):
+        _teardown(laboratory, on_commit)
+
+    _finish_and_check(laboratory, platforms, settings, seen)
+
+
+@pytest.mark.parametrize("kind", ["channel", "role", "repository"])
+def test_crash_between_a_delete_and_its_record(
+    laboratory, platforms, on_commit, settings, monkeypatch, kind
+):
+    forget = handlers._forget
+    crashed: list[str] = []
+
+    def crash_once(ctx, *resources):
+        if not crashed and resources[0].kind == kind:
+            crashed.append(resources[0].key)
+            raise SimulatedCrash(resources[0].key)
+        forget(ctx, *resources)
+
+    monkeypatch.setattr(handlers, "_forget", crash_once)
+    seen = len(platforms.control.requests())
+    with pytest.raises(SimulatedCrash):
+        _teardown(laboratory, on_commit)
+    # Deleted on the platform, still recorded.
+    assert laboratory.resources.filter(kind=kind, key=crashed[0]).exists()
+
+    _finish_and_check(laboratory, platforms, settings, seen)
+
+
+def _finish_and_check(course: Course, platforms, settings, seen: int) -> None:
+    settings.PROVISIONING_LEASE_SECONDS = 0  # the dead run's claim is stale at once
+    result = runner.run_course(course.id)
+    course.refresh_from_db()
+    assert result.outcome == "COMPLETED" and course.deleted_at is not None
+    operation = course.operations.get(kind="TEARDOWN")
+    assert operation.status == "COMPLETED"
+    # 2 channels, 2 roles, 2 repositories: each deleted once, never twice.
+    deleted = _deleted(platforms.control.requests(since=seen))
+    assert len(deleted) == 6 and set(deleted.values()) == {1}
+    state = platforms.state()
+    [guild] = state["discord"]["guilds"].values()
+    assert guild["channels"] == [] and guild["name"] == "Staff server 0"
+    assert {r["name"] for r in guild["roles"]} == {"@everyone", state["discord"]["bot"]["username"]}
+    assert state["github"]["repos"] == {}
+    assert not course.resources.exists()
+
+
+def test_teardown_is_refused_while_busy_and_once_done_and_so_is_everything_else(
+    laboratory, on_commit
+):
+    Operation.objects.create(course=laboratory, kind=Operation.Kind.RENAME)
+    with pytest.raises(OperationBusyError):
+        course_teardown(course=laboratory)
+    Operation.objects.filter(course=laboratory, kind="RENAME").delete()
+    _teardown(laboratory, on_commit)
+
+    with pytest.raises(CourseDeletedError):
+        course_teardown(course=laboratory)
+    with pytest.raises(CourseDeletedError):
+        course_verify(course=laboratory)
+    with pytest.raises(NothingToRetryError):
+        provisioning_retry(course=laboratory)
+    assert laboratory.operations.count() == 2
+
+
+def test_a_second_run_of_a_completed_teardown_makes_no_call(laboratory, platforms, on_commit):
+    _teardown(laboratory, on_commit)
+    seen = len(platforms.control.requests())
+
+    assert runner.run_course(laboratory.id).outcome == "COMPLETED"
+
+    assert platforms.control.requests(since=seen) == []
+
+
+def test_an_adopted_role_is_left(platforms, provision, on_commit):
+    [guild_id] = platforms.add_servers(1)
+    role = discord_client().create_role(guild_id, name="Group 1: Alpha")
+    course = provision(name="Systems", type="LABORATORY", groups=("Alpha",))
+    recorded = ExternalResource.objects.get(course=course, kind="role")
+    assert recorded.external_id == role["id"] and recorded.data["adopted"] is True
+
+    operation = _teardown(course, on_commit)
+
+    assert role["id"] in {r["id"] for r in _guild(platforms, guild_id)["roles"]}
+    assert "Group 1: Alpha" in operation.params["outcomes"]["DELETE_DISCORD_ROLES"]
+
+
+def test_an_intended_channel_whose_create_may_have_been_sent_is_left_and_said_so(
+    laboratory, platforms, on_commit
+):
+    ExternalResource.objects.create(
+        course=laboratory,
+        provider="discord",
+        kind="channel",
+        key="lost-answer",
+        state="intended",
+        data={"creating": True},
+    )
+    ExternalResource.objects.create(
+        course=laboratory, provider="discord", kind="channel", key="never-sent"
+    )
+
+    operation = _teardown(laboratory, on_commit)
+
+    assert "#lost-answer" in operation.params["outcomes"]["DELETE_DISCORD_CHANNELS"]
+    assert list(laboratory.resources.values_list("key", flat=True)) == ["lost-answer"]
+
+
+def test_invites_and_staff_overwrites_go_with_their_channel_or_role(laboratory, on_commit):
+    channel = ExternalResource.objects.get(
+        course=laboratory, kind="channel", key__startswith="group-1"
+    )
+    role = ExternalResource.objects.get(course=laboratory, kind="role", key="group-1")
+    adopted = ExternalResource.objects.create(
+        course=laboratory,
+        provider="discord",
+        kind="channel",
+        key="general",
+        external_id="123456789012345678",
+        state="confirmed",
+        data={"name": "general", "adopted": True},
+    )
+
+    def row(kind: str, key: str, external_id: str, **data: str) -> None:
+        ExternalResource.objects.create(
+            course=laboratory,
+            provider="discord",
+            kind=kind,
+            key=key,
+            external_id=external_id,
+            state="confirmed",
+            data=data,
+        )
+
+    row("invite", "group-1", "code1", channel_id=channel.external_id)
+    row("invite", "lecture", "code2", channel_id=adopted.external_id)
+    row("staff_access", "general", adopted.external_id, role_id=role.external_id)
+
+    operation = _teardown(laboratory, on_commit)
+
+    assert "invite link code2" in operation.params["outcomes"]["DELETE_DISCORD_CHANNELS"]
+    # The adopted channel's invite stays recorded (Discord keeps it); the staff overwrite on it
+    # went with the deleted role, the group channel's invite with the channel.
+    assert sorted(laboratory.resources.values_list("kind", "key")) == [
+        ("channel", "general"),
+        ("invite", "lecture"),
+    ]
