@@ -35,12 +35,13 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from api.exceptions import json_error
 from audit.models import AuditLog, SystemEvent
-from courses.models import Course
+from courses.models import Course, CourseMember
 from integrations.errors import TransientError
 from integrations.github.limits import write_budget_left
 from integrations.ratelimit import limit_store, parse_windows
 from provisioning.context import github_write_budgets
-from provisioning.models import ProvisioningStep
+from provisioning.invitations import invitations_counted
+from provisioning.models import InvitationWindow, ProvisioningStep
 from webhooks.models import WebhookAttempt, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,46 @@ class DatabaseCollector(Collector):
         yield attempts
         yield from self._queue()
         yield from self._github_write_budgets()
+        yield from self._invitations()
+
+    def _invitations(self) -> Iterator[Metric]:
+        """What is left of each organization's invitation budget (GITHUB_INVITATION_BUDGET per
+        24 hours, counted from our own records: provisioning.invitations), and how many members
+        wait for it."""
+        left = GaugeMetricFamily(
+            f"{PREFIX}_github_invitations_left",
+            "Organization invitations left in the 24-hour window (GITHUB_INVITATION_BUDGET).",
+            labels=["org"],
+        )
+        orgs = {settings.GITHUB_ORG.lower()} | set(
+            InvitationWindow.objects.values_list("org", flat=True)
+        )
+        for org in sorted(orgs):
+            budget = settings.GITHUB_INVITATION_BUDGET
+            left.add_metric([org], max(0, budget - invitations_counted(org=org)))
+        yield left
+        waiting = GaugeMetricFamily(
+            f"{PREFIX}_github_invitations_waiting",
+            "Roster members waiting for their organization's invitation budget.",
+            labels=["org"],
+        )
+        rows = (
+            CourseMember.objects.filter(
+                github_state=CourseMember.GitHubState.WAITING,
+                removed_at__isnull=True,
+                course__deleted_at__isnull=True,
+            )
+            .values("course__github_org")
+            .annotate(n=Count("pk"))
+            .order_by("course__github_org")
+        )
+        by_org: dict[str, int] = {}
+        for row in rows:
+            org = (row["course__github_org"] or settings.GITHUB_ORG).lower()
+            by_org[org] = by_org.get(org, 0) + row["n"]
+        for org, count in sorted(by_org.items()):
+            waiting.add_metric([org], count)
+        yield waiting
 
     def _by(self, name: str, documentation: str, rows: Any, labels: list[str]) -> Metric:
         gauge = GaugeMetricFamily(f"{PREFIX}_{name}", documentation, labels=labels)

@@ -9,11 +9,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.services import api_key_create
 from audit.models import AuditLog
+from courses.models import CourseMember
 from integrations.github.app import installation_limit_key
 from integrations.github.limits import GitHubLimits
 from integrations.ratelimit import limit_store, token_key
 from provisioning.context import github_limit_key
-from provisioning.models import ProvisioningStep
+from provisioning.models import ExternalResource, ProvisioningStep, ResourceKind
 from tests.factories import CourseFactory
 from tests.webhooks.receiver import Receiver
 from webhooks.services import webhook_endpoint_create
@@ -200,3 +201,31 @@ def test_a_broker_that_does_not_answer_leaves_the_scrape_working(settings):
     response = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t")
     assert response.status_code == 200
     assert "course_provisioning_queue_depth" not in response.content.decode()
+
+
+def test_invitation_budget_left_and_members_waiting_per_organization(settings):
+    """What the roster sync may still send today, and who waits for it."""
+    settings.METRICS_TOKEN = "metrics-secret"
+    settings.GITHUB_ORG = "Course-Org"
+    settings.GITHUB_INVITATION_BUDGET = 50
+    course = CourseFactory(github_org="")
+    for number in range(3):
+        ExternalResource.objects.create(
+            course=course,
+            provider=ExternalResource.Provider.GITHUB,
+            kind=ResourceKind.MEMBERSHIP,
+            key=f"member-{number}:students",
+            data={"org": "course-org", "invites": True},
+        )
+    for number in range(2):
+        CourseMember.objects.create(
+            course=course,
+            name=f"Student {number}",
+            email=f"s{number}@example.edu",
+            github_state=CourseMember.GitHubState.WAITING,
+        )
+
+    body = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-secret").content.decode()
+
+    assert 'course_provisioning_github_invitations_left{org="course-org"} 47.0' in body
+    assert 'course_provisioning_github_invitations_waiting{org="course-org"} 2.0' in body
