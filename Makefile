@@ -48,6 +48,8 @@ bench-api: install
 ## Benchmark: 50 courses through the API, workers on Redis, against the sandbox's scaled-down
 ## limits; wall time against the limits' bound, calls per course, a plot in artifacts/bench/
 ## (needs DATABASE_URL on PostgreSQL and Redis at BENCH_REDIS_URL, default 127.0.0.1:6379/14).
+## BENCH_PROTECTION_MODE=branch (default) or ruleset: the workers' GITHUB_PROTECTION_MODE, and
+## the writes the bound counts (5 per repository, or 4 plus the semester's ruleset).
 bench: install
 	$(PY) benchmarks/provisioning_bench.py
 
