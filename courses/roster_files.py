@@ -133,6 +133,14 @@ def _parse_csv(text: str) -> list[RosterRow]:
             row = RosterRow(line=line)
             if len(cells) > len(known):
                 row.errors.append(("row", f"{len(cells)} cells for {len(known)} columns."))
+            else:
+                stray = next(
+                    (i for i, cell in enumerate(cells) if known[i] is None and cell.strip()), None
+                )
+                if stray is not None:
+                    row.errors.append(
+                        ("row", f"A value in column {stray + 1}, which has no header.")
+                    )
             values = {
                 column: cells[i].strip()
                 for i, column in enumerate(known)
@@ -152,16 +160,18 @@ _HEADER = ",".join(COLUMNS)
 
 def _columns(header: list[str]) -> list[str | None]:
     """The header's columns, in file order, checked: known names only (any case), ``name``
-    and at least one of ``email`` and ``github``."""
+    and at least one of ``email`` and ``github``. A blank header cell is a column to ignore (a
+    sheet whose used range is wider than its data saves ``name,email,,``): ``None``, like the
+    value of an unknown one, but allowed."""
     names = [cell.strip() for cell in header]
     known = [column.lower() if column.lower() in COLUMNS else None for column in names]
-    unknown = [names[i] for i, column in enumerate(known) if column is None]
-    if unknown and len(unknown) == len(names):
+    unknown = [names[i] for i, column in enumerate(known) if column is None and names[i]]
+    if unknown and not any(known):
         raise RosterFileError(
             f"The first line must be the header {_HEADER} (it is {','.join(names)[:200]})."
         )
     if unknown:
-        listed = ", ".join(name or "(empty)" for name in unknown)[:200]
+        listed = ", ".join(unknown)[:200]
         raise RosterFileError(f"Unknown column(s) {listed}: the columns are {_HEADER}.")
     repeated = sorted({column for column in known if column and known.count(column) > 1})
     if repeated:

@@ -13,7 +13,9 @@ organization and every worker:
   the ledger and writes the intent, so two workers never both take the last slot (on SQLite the
   transaction's write lock does the same);
 - over budget, nothing is written: the caller learns when the oldest counted invitation leaves
-  the window, and the member waits until then.
+  the window, and the member waits until then;
+- an intent left by an attempt that died before its call is counted again from the moment its
+  call is finally sent (``invitation_respend``), or waits like a new one.
 """
 
 from __future__ import annotations

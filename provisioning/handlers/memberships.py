@@ -11,7 +11,8 @@ organization invitation carrying their team. Each seat is a ``MEMBERSHIP`` resou
   WAITS (``waiting_until``), the step still completes, and the recovery sweep starts a sync when
   the window frees (``provisioning.people.invitations_due``).
 - A crash between a call and its record leaves an intent: the next run looks first (the team
-  membership, or the pending invitations for the email) and sends only if nothing is there.
+  membership, or the pending invitations for the email) and sends only if nothing is there,
+  counting the intent again from then (it may be older than the 24-hour window).
 - A refusal that concerns one person (a user who blocked the organization, an unknown username,
   an email GitHub will not invite) fails that member with the reason, not the step.
 - Pending seats are read back (one listing of the pending invitations, and a membership read for
@@ -252,8 +253,8 @@ class _Sync:
             detail = f"Removed from team {team}."
         else:
             invitation_id = record.external_id if record.state == CONFIRMED else ""
-            if data.get("state") == "active":
-                invitation_id = ""  # accepted: there is no invitation left to cancel
+            if data.get("state") in ("active", "gone"):
+                invitation_id = ""  # accepted or expired: there is no invitation left to cancel
             elif not invitation_id:  # an intent: the invitation may have been sent, look
                 found = self.pending.for_email(str(data.get("email", "")))
                 invitation_id = str(found.id) if found else ""
@@ -302,8 +303,10 @@ class _Sync:
             record = spent.resource
         base = {**record.data, **seat.data()}
 
-        def membership_found(membership: TeamMembership) -> Found:
-            invites = membership.state == "pending"  # an active member spent no invitation
+        def membership_found(membership: TeamMembership, *, sent: bool = True) -> Found:
+            # An active member answering our PUT was in the organization already: no invitation
+            # spent. One found active after a lost answer may have accepted ours since: counted.
+            invites = membership.state == "pending" or not sent
             return Found(
                 membership.username,
                 url=seat.team.url,
@@ -322,7 +325,7 @@ class _Sync:
                 return None  # our own intent, written just now: nothing can be there yet
             if seat.kind == MEMBERSHIP:
                 membership = self.ctx.github.get_team_membership(seat.slug, seat.who)
-                return membership_found(membership) if membership else None
+                return membership_found(membership, sent=False) if membership else None
             invitation = self.pending.for_email(seat.who)
             return invitation_found(invitation) if invitation else None
 

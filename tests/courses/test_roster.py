@@ -405,3 +405,13 @@ def test_link_sheet_hands_out_no_invite_past_its_expiry(course):
         ("Ann", ""),
         ("Ben", made["invite:group-2"]),
     ]
+
+
+def test_blank_columns_a_spreadsheet_adds_after_the_header_are_ignored_unless_filled():
+    """A sheet whose used range is wider than its data saves ``name,email,group,,``: the blank
+    columns are no unknown columns; a value under one is its line's error."""
+    parsed = rows(b"name,email,group,,\r\nAnn,ann@example.edu,1,,\r\nBen,ben@example.edu,2,,x\r\n")
+    assert [(r.line, r.name, r.group, r.errors) for r in parsed] == [
+        (2, "Ann", "1", []),
+        (3, "Ben", "2", [("row", "A value in column 5, which has no header.")]),
+    ]

@@ -511,3 +511,55 @@ def test_removing_an_email_invitee_who_accepted_since_the_last_sync_says_to_do_i
     assert bob.github_state == State.REMOVED
     assert "accepted" in bob.github_detail and "by hand" in bob.github_detail
     assert "2026-fall-compilers-students" in bob.github_detail
+
+
+def test_an_invitation_accepted_before_its_lost_answer_was_recorded_still_counts(
+    platforms, provision, on_commit, settings, monkeypatch
+):
+    """The run died after the team membership invited Ada; she accepted before the next run,
+    which finds her active: her invitation was still spent in the window."""
+    from provisioning.invitations import invitations_counted
+
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    CourseMember.objects.create(course=course, name="Ada", github_username="ada")
+    confirm = resources._confirm
+
+    def crash_on_the_membership(resource, found):
+        if resource.kind == "membership":
+            raise SimulatedCrash(resource.key)
+        confirm(resource, found)
+
+    monkeypatch.setattr(resources, "_confirm", crash_on_the_membership)
+    with pytest.raises(SimulatedCrash):
+        _sync(on_commit, course)
+    monkeypatch.setattr(resources, "_confirm", confirm)
+    platforms.control.accept_github_invitation(ORG, login="ada")
+    settings.PROVISIONING_LEASE_SECONDS = 0
+    assert runner.run_course(course.id).outcome == "COMPLETED"
+
+    assert _writes(platforms.requests())[MEMBERSHIP_PUT] == 1
+    assert CourseMember.objects.get(course=course).github_state == State.ACTIVE
+    assert invitations_counted(org=ORG) == 1
+
+
+def test_removing_someone_whose_invitation_expired_sends_no_cancel(platforms, provision, on_commit):
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    bob = CourseMember.objects.create(course=course, name="Bob", email="bob@uni.example")
+    _sync(on_commit, course)
+    platforms.control.advance_github_clock(8 * DAY)  # GitHub drops it after 7 days
+    ExternalResource.objects.filter(member=bob).update(
+        created_at=timezone.now() - timedelta(days=8)
+    )
+    _sync(on_commit, course)
+    bob.refresh_from_db()
+    assert bob.github_state == State.FAILED and "no longer pending" in bob.github_detail
+    CourseMember.objects.filter(id=bob.id).update(removed_at=timezone.now())
+    seen = len(platforms.requests())
+
+    _sync(on_commit, course)
+
+    assert _writes(platforms.requests()[seen:]) == {}  # nothing left to cancel
+    bob.refresh_from_db()
+    assert bob.github_state == State.REMOVED
