@@ -37,12 +37,12 @@ class CourseDeletedError(OperationNotAllowedError):
 
 
 # An archived course is read-only on the platforms: only these may start on it (a rename or a
-# repair would write to archived repositories, which GitHub refuses).
+# repair would write to archived repositories, which GitHub refuses). Not the roster sync either:
+# provisioning.people refuses an archived course (its semester is over).
 KINDS_ALLOWED_ON_ARCHIVED = (
     Operation.Kind.VERIFY,
     Operation.Kind.UNARCHIVE,
     Operation.Kind.TEARDOWN,
-    Operation.Kind.SYNC_MEMBERS,
 )
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from courses.models import Course
+from provisioning.handlers.archive import BEFORE
 from provisioning.handlers.teardown import maybe_made
 from provisioning.models import (
     DiscordServer,
@@ -52,7 +53,13 @@ def teardown_plan(*, course: Course) -> dict[str, Any]:
     for kind, label in ((ResourceKind.CHANNEL, "channel #"), (ResourceKind.ROLE, "role ")):
         for resource in of(kind):
             name = f"{label}{resource.data.get('name') or resource.key}"
-            if resource.data.get("adopted"):
+            if resource.data.get("adopted") and BEFORE in resource.data:
+                changes.append(
+                    f"Leave {name}: adopted, it was there before the course; its permissions "
+                    "from before the archive are put back"
+                )
+                discord_writes += 1
+            elif resource.data.get("adopted"):
                 changes.append(f"Leave {name}: adopted, it was there before the course")
             elif resource.state == CONFIRMED:
                 changes.append(f"Delete {name}")

@@ -15,6 +15,7 @@ from django.test import Client
 STAFF_PERMISSIONS = (
     "courses.add_course",
     "courses.change_course",
+    "courses.delete_course",  # tear a course down (the admin's button, DELETE /courses/{id})
     "courses.view_course",
     "audit.view_auditlog",
     "provisioning.view_provisioningstep",

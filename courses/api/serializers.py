@@ -126,6 +126,13 @@ class CourseSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="When a tear down removed what the course made; null for a live course.",
     )
+    archivedAt = serializers.DateTimeField(
+        source="archived_at",
+        read_only=True,
+        allow_null=True,
+        help_text="Since when the course is archived (read-only on the platforms); null when "
+        "it is not.",
+    )
 
     class Meta:
         model = Course
@@ -142,6 +149,7 @@ class CourseSerializer(serializers.ModelSerializer):
             "createdAt",
             "updatedAt",
             "deletedAt",
+            "archivedAt",
         ]
         read_only_fields = fields
 

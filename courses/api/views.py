@@ -355,8 +355,8 @@ class CourseViewSet(viewsets.GenericViewSet):
         description="An ARCHIVE operation: its repositories archived, every channel read-only "
         "for members (posting, threads and reactions denied to @everyone and the group roles; "
         "staff and the bot keep them), the server renamed `[archived] …`. While archived, only "
-        "verify, unarchive, tear down and the roster sync are taken. 409 when already "
-        "archived, not COMPLETED, or while another operation of the course runs.",
+        "verify, unarchive and tear down are taken. 409 when already archived, not "
+        "COMPLETED, or while another operation of the course runs.",
         request=None,
         parameters=[_location("The course's operations URL.")],
         responses={
@@ -372,8 +372,9 @@ class CourseViewSet(viewsets.GenericViewSet):
         operation_id="courses_unarchive",
         summary="Unarchive the course: put back exactly what its archive changed",
         description="An UNARCHIVE operation: the repositories unarchived, each channel's "
-        "overwrites and the server's name as they were before the archive. 409 when the "
-        "course is not archived, or while another operation of the course runs.",
+        "overwrites and the server's name as they were before the archive. Also undoes an "
+        "archive that FAILED part way (instead of retrying it). 409 when the course is not "
+        "archived, or while another operation of the course runs.",
         request=None,
         parameters=[_location("The course's operations URL.")],
         responses={

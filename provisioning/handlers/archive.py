@@ -261,26 +261,29 @@ def unarchive_server(ctx: StepContext) -> None:
 
 def unarchive_channels(ctx: StepContext) -> None:
     """The channels open again as they were; then the course is no longer archived."""
-    channels = [
-        resource
-        for resource in _confirmed(ctx, provider=DISCORD, kind=ResourceKind.CHANNEL)
-        if BEFORE in resource.data
-    ]
-    if channels:
-        server = resource_get(ctx, provider=DISCORD, kind=ResourceKind.SERVER, key="server")
-        guild_id = server.external_id
-        touched = _group_role_ids(ctx) | {guild_id}
-        listing = _listing(ctx, guild_id)
-        for resource in channels:
-            before = resource.data[BEFORE]["overwrites"]
-            channel = listing.get(resource.external_id)
-            if channel is None:  # deleted by hand meanwhile: nothing to open
-                now = before
-            else:
-                current = channel.get("permission_overwrites", [])
-                wanted = restored_overwrites(current, before, touched_ids=touched)
-                now = _edit_overwrites(ctx, resource.external_id, current, wanted)
-            ctx.heartbeat()
-            state_record(resource, restored=True, overwrites=now)
+    channels_reopen(ctx, _confirmed(ctx, provider=DISCORD, kind=ResourceKind.CHANNEL))
     ctx.heartbeat()
     Course.objects.filter(id=ctx.course.id).exclude(archived_at=None).update(archived_at=None)
+
+
+def channels_reopen(ctx: StepContext, resources: list[ExternalResource]) -> None:
+    """Each of ``resources`` that an archive made read-only (it keeps a snapshot) gets back the
+    overwrites it had: unarchive's work, and a tear down's for a channel it leaves (adopted)."""
+    channels = [resource for resource in resources if BEFORE in resource.data]
+    if not channels:
+        return
+    server = resource_get(ctx, provider=DISCORD, kind=ResourceKind.SERVER, key="server")
+    guild_id = server.external_id
+    touched = _group_role_ids(ctx) | {guild_id}
+    listing = _listing(ctx, guild_id)
+    for resource in channels:
+        before = resource.data[BEFORE]["overwrites"]
+        channel = listing.get(resource.external_id)
+        if channel is None:  # deleted by hand meanwhile: nothing to open
+            now = before
+        else:
+            current = channel.get("permission_overwrites", [])
+            wanted = restored_overwrites(current, before, touched_ids=touched)
+            now = _edit_overwrites(ctx, resource.external_id, current, wanted)
+        ctx.heartbeat()
+        state_record(resource, restored=True, overwrites=now)

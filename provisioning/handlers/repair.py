@@ -100,6 +100,9 @@ def _forget_missing(ctx: StepContext, drift: list[Entry]) -> None:
     leaves either the old ledger (the next attempt finds the same drift) or the new one (the
     provisioning handlers make what is unrecorded)."""
     forgotten_rulesets: set[str] = set()
+    # The drift check before may have outlasted the lease: a run that lost the course deletes
+    # nothing (the run that took over may have made some of these again already).
+    ctx.heartbeat()
     with transaction.atomic():
         for entry in drift:
             if entry["state"] != MISSING:

@@ -30,6 +30,7 @@ from courses.models import Course
 from integrations.errors import NotFoundError, PermanentError
 from integrations.github.client import team_slug
 from provisioning.context import StepContext
+from provisioning.handlers.archive import channels_reopen
 from provisioning.handlers.discord import server_name
 from provisioning.handlers.github import course_marker
 from provisioning.models import DiscordServer, ExternalResource, Operation, ResourceKind
@@ -97,7 +98,12 @@ def _report(ctx: StepContext, left: list[str]) -> None:
 def delete_channels(ctx: StepContext) -> None:
     left: list[str] = []
     kept_ids: set[str] = set()
-    for channel in _recorded(ctx, ResourceKind.CHANNEL):
+    recorded = _recorded(ctx, ResourceKind.CHANNEL)
+    # An adopted channel stays: one an archive made read-only gets its overwrites back first, or
+    # a pool server would go back with a #general no member can post in (and the next course
+    # adopts it so). Before the roles go: the group roles' overwrites are put back by their id.
+    channels_reopen(ctx, [c for c in recorded if c.data.get("adopted") and c.state == CONFIRMED])
+    for channel in recorded:
         name = f"#{channel.data.get('name') or channel.key}"
         if channel.data.get("adopted"):
             left.append(f"{name} ({ADOPTED})")

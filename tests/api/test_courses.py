@@ -27,6 +27,7 @@ COURSE_KEYS = {
     "createdAt",
     "updatedAt",
     "deletedAt",
+    "archivedAt",
 }
 
 

@@ -4,6 +4,8 @@ admin asks for a tear down the permission the API asks."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -13,8 +15,11 @@ from integrations.errors import PermanentError
 from integrations.github.client import GitHubClient
 from provisioning.archive import course_archive, course_unarchive
 from provisioning.context import discord_client
+from provisioning.handlers import repair as repair_handlers
 from provisioning.models import ExternalResource, Operation
-from provisioning.teardown import course_teardown
+from provisioning.repair import course_repair
+from provisioning.teardown import course_teardown, teardown_plan
+from provisioning.verify import course_verify
 from tests.admin_users import STAFF_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +44,7 @@ def _channel_overwrites(platforms, guild_id: str) -> dict[str, list]:
 
 
 def test_an_archive_that_failed_part_way_is_undone_by_unarchive(
-    lecture, platforms, on_commit, monkeypatch
+    lecture, platforms, on_commit, monkeypatch, staff_client
 ):
     """The repositories' step fails for good after the channels went read-only and the server
     was renamed: the course is FAILED, not archived, and an unarchive puts those back."""
@@ -57,6 +62,8 @@ def test_an_archive_that_failed_part_way_is_undone_by_unarchive(
     lecture.refresh_from_db()
     assert (lecture.status, lecture.archived_at) == (Course.Status.FAILED, None)
     assert platforms.state()["discord"]["guilds"][guild_id]["name"].startswith("[archived] ")
+    page = reverse("admin:courses_course_change", args=[lecture.pk])
+    assert 'id="operation-unarchive"' in staff_client.get(page).content.decode()
 
     with on_commit():
         operation = course_unarchive(course=lecture)
@@ -96,7 +103,8 @@ def test_the_admin_tear_down_needs_the_delete_permission_as_the_api_does(lecture
     """``DELETE /courses/{id}`` asks a staff session for ``courses.delete_course``; the admin's
     button must not let the same person do it with ``change_course`` only."""
     changer = Client()
-    changer.force_login(make_user("changer", *STAFF_PERMISSIONS))
+    changes_only = [perm for perm in STAFF_PERMISSIONS if perm != "courses.delete_course"]
+    changer.force_login(make_user("changer", *changes_only))
     page = reverse("admin:courses_course_change", args=[lecture.pk])
     teardown = reverse("admin:courses_course_teardown", args=[lecture.pk])
 
@@ -106,6 +114,62 @@ def test_the_admin_tear_down_needs_the_delete_permission_as_the_api_does(lecture
     assert not lecture.operations.filter(kind=Operation.Kind.TEARDOWN).exists()
 
     deleter = Client()
-    deleter.force_login(make_user("deleter", *STAFF_PERMISSIONS, "courses.delete_course"))
+    deleter.force_login(make_user("deleter", *STAFF_PERMISSIONS))
     assert 'id="operation-teardown"' in deleter.get(page).content.decode()
     assert deleter.get(teardown).status_code == 200
+
+
+def test_tearing_down_an_archived_course_opens_the_channel_it_adopted_again(
+    platforms, provision, on_commit
+):
+    """Semester end, then the server goes back to the pool: the #general of Discord's template
+    (adopted, so it stays) must not stay read-only for the next course that adopts it."""
+    [guild_id] = platforms.add_servers(1, default_channels=True)
+    course = provision(name="Algorithms")
+    general = ExternalResource.objects.get(course=course, kind="channel", key="general")
+    assert general.data["adopted"] is True
+    before = _channel_overwrites(platforms, guild_id)[general.external_id]
+    with on_commit():
+        course_archive(course=course)
+    assert _channel_overwrites(platforms, guild_id)[general.external_id] != before
+    assert any(
+        "general" in change and "put back" in change
+        for change in teardown_plan(course=course)["changes"]
+    )
+
+    with on_commit():
+        operation = course_teardown(course=course)
+    operation.refresh_from_db()
+
+    assert operation.status == Operation.Status.COMPLETED
+    assert _channel_overwrites(platforms, guild_id)[general.external_id] == before
+    # The next course of the pool adopts it open, as the first did.
+    again = provision(name="Algorithms")
+    assert again.status == Course.Status.COMPLETED and again.discord_guild_id == guild_id
+    assert _channel_overwrites(platforms, guild_id)[general.external_id] == before
+
+
+def test_a_repair_that_lost_the_course_during_its_check_forgets_nothing(
+    platforms, provision, on_commit, monkeypatch
+):
+    """The drift check reads every resource and may outlast the lease: a run that another has
+    taken over meanwhile must not delete ledger rows the new run may have just re-made."""
+    platforms.add_servers(1)
+    course = provision(name="Systems", type="LABORATORY", groups=("Alpha",))
+    channel = ExternalResource.objects.get(course=course, kind="channel", key="group-1-alpha")
+    platforms.control.delete_channel(channel.external_id)
+    with on_commit():
+        course_verify(course=course)
+
+    real_check = repair_handlers.course_drift_check
+
+    def check_then_lose_the_course(**kwargs: object) -> list:
+        checked = real_check(**kwargs)
+        Course.objects.filter(id=course.id).update(run_token=uuid.uuid4())  # taken over
+        return checked
+
+    monkeypatch.setattr(repair_handlers, "course_drift_check", check_then_lose_the_course)
+    with on_commit():
+        course_repair(course=course)
+
+    assert ExternalResource.objects.filter(id=channel.id).exists()
