@@ -91,6 +91,10 @@ class Operation(models.Model):
         FAILED = "FAILED", "Failed"
 
     ACTIVE = (Status.PENDING, Status.IN_PROGRESS)
+    # Operations that only read: when one fails, nothing on the platforms changed, so the course
+    # keeps its status (COMPLETED) rather than turning FAILED, and the failed check is final —
+    # the next operation does not run it again first; verifying again is asking anew.
+    READ_ONLY = (Kind.VERIFY,)
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -137,6 +137,7 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
     try:
         # Operations run one after the other, oldest first (at most one is asked at a time).
         while (operation := _current_operation(course)) is not None:
+            outcome = Operation.Status.COMPLETED
             for step in course.steps.filter(operation=operation).order_by("order"):
                 if step.status in ProvisioningStep.DONE:
                     continue
@@ -146,16 +147,18 @@ def _run(course_id: uuid.UUID | str, task_id: str) -> RunResult:
                     return RunResult(Outcome.FAILED)
                 _start_operation(operation)
                 result = _execute(course, step, lease, task_id, claims_from_pool=claims_from_pool)
-                if result is not None:
-                    if result.outcome == Outcome.FAILED:
-                        _finish_operation(operation, Operation.Status.FAILED)
-                    lease.release(
-                        Course.Status.FAILED
-                        if result.outcome == Outcome.FAILED
-                        else Course.Status.IN_PROGRESS
-                    )
+                if result is None:
+                    continue
+                if result.outcome != Outcome.FAILED:
+                    lease.release(Course.Status.IN_PROGRESS)
                     return result
-            _finish_operation(operation, Operation.Status.COMPLETED)
+                if operation.kind not in Operation.READ_ONLY:
+                    _finish_operation(operation, Operation.Status.FAILED)
+                    lease.release(Course.Status.FAILED)
+                    return result
+                outcome = Operation.Status.FAILED  # a failed check changed nothing: see the model
+                break
+            _finish_operation(operation, outcome)
     except LeaseLost:
         logger.warning("course %s: lease lost, leaving it to the run that took over", course_id)
         return RunResult(Outcome.BUSY)
@@ -188,6 +191,7 @@ def _current_operation(course: Course) -> Operation | None:
     return (
         Operation.objects.filter(course=course)
         .filter(steps__status__in=(StepStatus.PENDING, StepStatus.IN_PROGRESS, StepStatus.FAILED))
+        .exclude(kind__in=Operation.READ_ONLY, status=Operation.Status.FAILED)
         .order_by("created_at", "id")
         .first()
     )

@@ -127,23 +127,32 @@ def webhook_course_finished(*, course_id: UUID | str, status: str) -> WebhookEve
         failed = course.steps.filter(status="FAILED").order_by("order").first()
         data["failedStep"] = failed.name if failed else None
         data["error"] = failed.last_error if failed else ""
-    _operations_finished(course=course)
+    finished = _operations_finished(course=course)
+    if status == Course.Status.COMPLETED and not any(
+        operation.kind == Operation.Kind.PROVISION for operation in finished
+    ):
+        # A change, a verify, an archive... ended and the course is as ready as before: their
+        # own operation.* event says so. course.completed means "ready" once, when provisioning
+        # (or its retry) completes, not again at every scheduled verify.
+        return None
     event_type = "course.completed" if status == Course.Status.COMPLETED else "course.failed"
     return webhook_event_emit(type=event_type, data=data, course=course)
 
 
-def _operations_finished(*, course: Course) -> None:
+def _operations_finished(*, course: Course) -> list[Operation]:
     """``operation.completed`` / ``operation.failed`` for each operation (provisioning, a change)
     that the run now ending finished: those finished since its job began. A run releases the
-    course once, so each operation is announced once per run that ends it."""
+    course once, so each operation is announced once per run that ends it. Returns them."""
     job = JobExecution.objects.filter(course=course).order_by("-started_at", "-id").first()
     if job is None:
-        return
-    finished = Operation.objects.filter(
-        course=course,
-        status__in=(Operation.Status.COMPLETED, Operation.Status.FAILED),
-        finished_at__gte=job.started_at,
-    ).order_by("finished_at", "id")
+        return []
+    finished = list(
+        Operation.objects.filter(
+            course=course,
+            status__in=(Operation.Status.COMPLETED, Operation.Status.FAILED),
+            finished_at__gte=job.started_at,
+        ).order_by("finished_at", "id")
+    )
     for operation in finished:
         completed = operation.status == Operation.Status.COMPLETED
         webhook_event_emit(
@@ -157,6 +166,7 @@ def _operations_finished(*, course: Course) -> None:
             },
             course=course,
         )
+    return finished
 
 
 def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> bool:

@@ -145,3 +145,33 @@ def test_cli_verify_json_and_exit_code(laboratory, platforms, capsys):
 def test_cli_verify_of_an_unknown_course_is_a_clear_error():
     with pytest.raises(CommandError, match="No course"):
         call_command("course", "verify", "not-a-uuid")
+
+
+def test_a_verify_that_fails_leaves_the_course_completed_and_is_not_run_again(
+    laboratory, platforms, on_commit, settings
+):
+    """A check that could not read changed nothing: the course stays COMPLETED (a scheduled
+    verify during an outage must not turn every course FAILED), and the next operation does not
+    start by running the failed check again."""
+    reachable = settings.GITHUB_API_URL
+    settings.GITHUB_API_URL = "http://127.0.0.1:9"  # nothing listens: unreachable
+    with on_commit():
+        failed = course_verify(course=laboratory)
+
+    failed.refresh_from_db()
+    laboratory.refresh_from_db()
+    assert failed.status == Operation.Status.FAILED
+    assert laboratory.status == Course.Status.COMPLETED
+    assert drift_report_latest(course=laboratory) is None
+
+    settings.GITHUB_API_URL = reachable
+    with on_commit():
+        again = course_verify(course=laboratory)
+
+    again.refresh_from_db()
+    failed.refresh_from_db()
+    assert again.status == Operation.Status.COMPLETED
+    assert failed.status == Operation.Status.FAILED  # final: asking again is a new verify
+    assert failed.steps.get().attempts == 1
+    report = drift_report_latest(course=laboratory)
+    assert report is not None and not report.drifted

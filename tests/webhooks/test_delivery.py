@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from api.services import api_key_create
+from provisioning.verify import course_verify
 from webhooks.delivery import webhooks_deliver_due
 from webhooks.models import WebhookAttempt, WebhookDelivery
 from webhooks.services import webhook_endpoint_create, webhook_event_emit
@@ -204,3 +205,25 @@ def test_with_a_broker_the_first_attempt_is_a_celery_task_sent_by_name(
     deliver_webhook(str(delivery.id))  # what the worker runs
     deliver_webhook(str(delivery.id))  # a redelivered message: already succeeded, nothing sent
     assert len(receiver.received) == 1
+
+
+def test_course_completed_is_said_once_not_again_after_each_verify(
+    platforms, provision, receiver, loopback_allowed, django_capture_on_commit_callbacks
+):
+    """course.completed means ready: sent when provisioning completes, not when a later
+    operation (a scheduled verify, every day) leaves the course completed again."""
+    platforms.add_servers(1)
+    key, _ = api_key_create(name="LMS")
+    webhook_endpoint_create(
+        url=receiver.url, events=["course.completed", "operation.completed"], api_key=key
+    )
+    course = provision(name="Algorithms", created_by_key=key)
+    with django_capture_on_commit_callbacks(execute=True):
+        course_verify(course=course)
+
+    bodies = [json.loads(r["body"]) for r in receiver.received]
+    assert [(b["type"], b["data"].get("kind")) for b in bodies] == [
+        ("operation.completed", "PROVISION"),
+        ("course.completed", None),
+        ("operation.completed", "VERIFY"),
+    ]
