@@ -178,8 +178,14 @@ def remove_teams(ctx: StepContext) -> None:
             ctx.github.delete_team_if_present(slug)
             _forget(ctx, team)
     if not ExternalResource.objects.filter(course=ctx.course, kind=ResourceKind.TEAM).exists():
-        # A deleted team takes its repository grants and its memberships with it.
-        ExternalResource.objects.filter(course=ctx.course, kind__in=IN_TEAM).delete()
+        # A deleted team takes its repository grants and its memberships with it. An invitation
+        # row stays: it is the organization's invitation ledger (provisioning.invitations), and
+        # GitHub goes on counting the invitation for 24 hours whatever became of the team.
+        # (Chosen in Python: a JSON key missing from a row reads as NULL in SQL, and an exclude
+        # on it would keep that row too.)
+        in_team = ExternalResource.objects.filter(course=ctx.course, kind__in=IN_TEAM)
+        gone = [r.id for r in in_team if r.data.get("invites") is not True]
+        ExternalResource.objects.filter(id__in=gone).delete()
     _report(ctx, left)
 
 

@@ -12,6 +12,7 @@ from courses.models import Course
 from provisioning import runner
 from provisioning.context import discord_client, github_client
 from provisioning.handlers import teardown as handlers
+from provisioning.invitations import invitations_counted
 from provisioning.models import DiscordServer, ExternalResource, Operation
 from provisioning.operations import CourseDeletedError, OperationBusyError
 from provisioning.services import NothingToRetryError, provisioning_retry
@@ -239,11 +240,22 @@ def test_recorded_teams_are_deleted_with_their_grants_and_memberships(
             course=laboratory, provider="github", kind=kind, key=f"staff:{kind}", state="confirmed"
         )
 
+    invitation = ExternalResource.objects.create(
+        course=laboratory,
+        provider="github",
+        kind="membership",
+        key="member-1:staff",
+        state="confirmed",
+        data={"org": ORG, "invites": True},
+    )
+
     _teardown(laboratory, on_commit)
 
     teams = platforms.state()["github"]["orgs"][ORG]["people"]["teams"]
     assert set(teams) == {"other-course-staff"}
-    assert not laboratory.resources.exists()
+    # The invitation stays counted in the organization's 24-hour budget: GitHub still counts it.
+    assert list(laboratory.resources.all()) == [invitation]
+    assert invitations_counted(org=ORG) == 1
     # Deleting twice is success: a run that crashed after the delete finishes on the retry.
     assert client.delete_team_if_present(team.slug) is False
 
