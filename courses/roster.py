@@ -7,8 +7,9 @@ people no access and others the wrong one; the fix is one edit and a resend. A f
 updates members, never removes them (a partial file must not drop anyone): ``member_remove``
 does that. After a change the roster is carried to Discord and GitHub by a SYNC_MEMBERS
 operation (``provisioning.people.members_sync``), started at once when the course is COMPLETED
-and idle; otherwise the roster is saved and the sync is *pending*: the answer says why, and a
-sync started later (API, CLI, admin) carries every change made meanwhile.
+and idle; otherwise the roster is saved and the sync is *pending*: the answer says why, and the
+recovery sweep starts it once the course is idle and COMPLETED again
+(``provisioning.people.roster_syncs_due``); a sync started by hand meanwhile carries it too.
 
 A line: ``name`` (required, printable, at most 200 characters); ``email`` and ``github`` (at
 least one; an email as Django validates it, a username by GitHub's rule: 1 to 39 letters, digits
@@ -543,7 +544,8 @@ def _sync_after_change(
         return RosterSync(
             pending=True,
             reason=f"Course {course.id} is {what}: the roster is saved and reaches Discord and "
-            "GitHub with the next sync, started once the course is COMPLETED.",
+            "GitHub with the next sync, which the sweep starts once the course is COMPLETED "
+            "and idle.",
         )
     try:
         operation = members_sync(
@@ -554,7 +556,8 @@ def _sync_after_change(
     except (OperationBusyError, OperationNotAllowedError) as exc:
         return RosterSync(
             pending=True,
-            reason=f"{exc} The roster is saved and reaches Discord and GitHub with the next sync.",
+            reason=f"{exc} The roster is saved and reaches Discord and GitHub with the next sync, "
+            "which the sweep starts once the course is idle.",
         )
     return RosterSync(operation=operation)
 

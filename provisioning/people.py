@@ -18,6 +18,8 @@ import uuid
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Max, Q
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from courses.models import Course, CourseMember
@@ -90,4 +92,53 @@ def invitations_due() -> list[uuid.UUID]:
         started.append(course.id)
     if started:
         logger.info("invitations due: roster sync started for %d course(s)", len(started))
+    return started
+
+
+def roster_syncs_due() -> list[uuid.UUID]:
+    """Start a sync of every idle, provisioned course whose roster changed since its last sync
+    (a roster edited while the course was busy: the import saved it and said the sync was
+    pending); the ids of the courses started.
+
+    Changed: a live member no sync has carried (``NOT_SYNCED``), or a removed one still in or
+    invited to the organization, changed (``updated_at``, ``removed_at``) after the course's last
+    sync began. A member a completed sync left as it was is not a change, so a sync that cannot
+    carry someone is not started again and again.
+    """
+    live = Q(removed_at__isnull=True, github_state=CourseMember.GitHubState.NOT_SYNCED)
+    gone = Q(removed_at__isnull=False) & ~Q(
+        github_state__in=(CourseMember.GitHubState.REMOVED, CourseMember.GitHubState.NOT_SYNCED)
+    )
+    changed = (
+        CourseMember.objects.filter(live | gone)
+        .filter(
+            course__status=Course.Status.COMPLETED,
+            course__run_token__isnull=True,
+            course__deleted_at__isnull=True,
+            course__archived_at__isnull=True,
+        )
+        .values("course_id")
+        .annotate(last_change=Max(Greatest("updated_at", Coalesce("removed_at", "updated_at"))))
+    )
+    last_sync = dict(
+        Operation.objects.filter(
+            kind=Operation.Kind.SYNC_MEMBERS, course_id__in=[row["course_id"] for row in changed]
+        )
+        .values("course_id")
+        .annotate(last=Max("created_at"))
+        .values_list("course_id", "last")
+    )
+    started = []
+    for row in changed:
+        synced = last_sync.get(row["course_id"])
+        if synced is not None and row["last_change"] <= synced:
+            continue
+        course = Course.objects.get(id=row["course_id"])
+        try:
+            members_sync(course=course)
+        except CourseBusyError:
+            continue
+        started.append(course.id)
+    if started:
+        logger.info("roster changed: sync started for %d course(s)", len(started))
     return started

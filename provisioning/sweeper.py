@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connections
 
 from config.celery import BACKGROUND, execution_mode
-from provisioning.people import invitations_due
+from provisioning.people import invitations_due, roster_syncs_due
 from provisioning.recovery import courses_recover
 from provisioning.schedule import courses_verify_due
 
@@ -43,6 +43,7 @@ def sweep_once() -> int:
     try:
         recovered = len(courses_recover())
         invitations_due()  # members waiting for the invitation budget whose wait is over
+        roster_syncs_due()  # rosters changed while their course was busy
         return recovered
     except Exception:
         logger.exception("recovery sweep failed")

@@ -15,7 +15,7 @@ from courses.models import Course, CourseMember
 from provisioning import resources, runner
 from provisioning.models import ExternalResource, Operation
 from provisioning.operations import OperationBusyError, OperationNotAllowedError
-from provisioning.people import invitations_due, members_sync
+from provisioning.people import invitations_due, members_sync, roster_syncs_due
 from provisioning.steps import CHANGE_STEPS
 from tests.factories import CourseFactory
 
@@ -563,3 +563,44 @@ def test_removing_someone_whose_invitation_expired_sends_no_cancel(platforms, pr
     assert _writes(platforms.requests()[seen:]) == {}  # nothing left to cancel
     bob.refresh_from_db()
     assert bob.github_state == State.REMOVED
+
+
+def test_a_roster_changed_while_the_course_was_busy_is_synced_by_the_sweep_once(
+    platforms, provision, on_commit
+):
+    """The import saves a roster it cannot sync now (the course runs another operation) and says
+    the sync is pending; the sweep starts it once the course is idle, and only once."""
+    course = _lab(platforms, provision, groups=2)
+    _sync(on_commit, course)  # the roster's first sync (nobody yet)
+    with on_commit():
+        assert roster_syncs_due() == []  # nothing changed since
+
+    _students(course, 4)  # written while the course was busy: no sync started
+    with on_commit():
+        assert roster_syncs_due() == [course.id]
+    course.refresh_from_db()
+    assert course.status == Course.Status.COMPLETED
+    assert not CourseMember.objects.filter(
+        course=course, github_state=CourseMember.GitHubState.NOT_SYNCED
+    ).exists()
+    with on_commit():
+        assert roster_syncs_due() == []
+
+    # A member a completed sync left unsynced is not a change: no sync started again and again.
+    stuck = CourseMember.objects.filter(course=course).first()
+    assert stuck is not None
+    CourseMember.objects.filter(id=stuck.id).update(
+        github_state=CourseMember.GitHubState.NOT_SYNCED,
+        updated_at=timezone.now() - timedelta(hours=1),
+    )
+    with on_commit():
+        assert roster_syncs_due() == []
+
+    # Taken off the roster while busy: the sweep carries the removal.
+    CourseMember.objects.filter(id=stuck.id).update(
+        github_state=CourseMember.GitHubState.PENDING, removed_at=timezone.now()
+    )
+    with on_commit():
+        assert roster_syncs_due() == [course.id]
+    stuck.refresh_from_db()
+    assert stuck.github_state == CourseMember.GitHubState.REMOVED
