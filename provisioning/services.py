@@ -120,7 +120,10 @@ def provisioning_retry(*, course: Course) -> Course:
         raise NothingToRetryError(f"Course {course.id} was torn down: nothing to retry.")
     if locked.status == Course.Status.IN_PROGRESS or locked.run_token is not None:
         raise CourseBusyError(f"Course {course.id} is being provisioned right now.")
-    failed = locked.steps.filter(status=ProvisioningStep.Status.FAILED)
+    # A failed check (Operation.READ_ONLY) is final: retrying the course does not run it again.
+    failed = locked.steps.filter(status=ProvisioningStep.Status.FAILED).exclude(
+        operation__kind__in=Operation.READ_ONLY
+    )
     if locked.status != Course.Status.FAILED or not failed.exists():
         raise NothingToRetryError(f"Course {course.id} has no failed step to retry.")
     Operation.objects.filter(steps__in=failed).update(

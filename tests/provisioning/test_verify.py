@@ -13,6 +13,7 @@ from audit.models import SystemEvent
 from courses.models import Course
 from provisioning.models import ExternalResource, Operation
 from provisioning.operations import OperationBusyError
+from provisioning.services import provisioning_retry
 from provisioning.verify import course_verify, drift_report_latest
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +176,25 @@ def test_a_verify_that_fails_leaves_the_course_completed_and_is_not_run_again(
     assert failed.steps.get().attempts == 1
     report = drift_report_latest(course=laboratory)
     assert report is not None and not report.drifted
+
+
+def test_retrying_a_failed_course_does_not_run_its_failed_verify_again(laboratory):
+    """A failed check is final: a later retry of the course resets the steps that changed
+    something, not the verify that could not read."""
+    verify = Operation.objects.create(
+        course=laboratory, kind=Operation.Kind.VERIFY, status=Operation.Status.FAILED
+    )
+    check = verify.steps.create(course=laboratory, name="VERIFY_RESOURCES", order=90)
+    check.status = "FAILED"
+    check.save()
+    step = laboratory.steps.exclude(operation=verify).first()
+    assert step is not None
+    step.status = "FAILED"
+    step.save()
+    Course.objects.filter(id=laboratory.id).update(status=Course.Status.FAILED)
+
+    provisioning_retry(course=laboratory)
+
+    check.refresh_from_db()
+    step.refresh_from_db()
+    assert (check.status, step.status) == ("FAILED", "PENDING")
