@@ -36,7 +36,7 @@ from provisioning.drift import CHANGED, MISSING, OK, course_drift_check, drift_r
 from provisioning.errors import ProvisioningConfigError, StepSkipped
 from provisioning.handlers.discord import ChannelSpec, group_channels, lecture_channels
 from provisioning.handlers.github import RepoTarget, _description, repo_targets
-from provisioning.handlers.people import sync_staff_role
+from provisioning.handlers.people import sync_invite_links, sync_staff_role
 from provisioning.handlers.provision import PROVISION_HANDLERS, steps_for
 from provisioning.models import ExternalResource, Operation, ResourceKind
 
@@ -174,13 +174,18 @@ def _provision_again(ctx: StepContext) -> None:
 
 
 def _restore_staff_access(ctx: StepContext) -> None:
-    """A course whose roster was synced has a staff role with access to every channel
-    (provisioning.handlers.people): made again when it is missing, given to a channel made again.
-    The sync's own handler: it passes over what is confirmed and current without a call."""
+    """A course whose roster was synced has a staff role with access to every channel and invite
+    links on its channels (provisioning.handlers.people): the role made again when it is
+    missing and given to a channel made again; a link whose channel (or role) was made again
+    made anew, since Discord deleted it with its channel — the link sheet must not hand out a
+    dead link. The sync's own handlers: they pass over what is confirmed and current without a
+    call."""
     if not Operation.objects.filter(course=ctx.course, kind=Operation.Kind.SYNC_MEMBERS).exists():
         return
     ctx.heartbeat()
     sync_staff_role(ctx)
+    ctx.heartbeat()
+    sync_invite_links(ctx)
 
 
 # -- changed: fix in place ----------------------------------------------------------------------

@@ -367,6 +367,12 @@ def test_a_synced_roster_keeps_its_staff_access_through_a_repair(
         return role_id in {o[0] for o in overwrites_of(channel_named(guild, channel.key))}
 
     assert staff_overwrite(staff.external_id)  # the channel made again has it
+    # Discord deleted the group's invite link with its channel: a new one, on the new channel.
+    link = _resource(lab, "invite", "group-1")
+    assert link.data["channel_id"] == _resource(lab, "channel", channel.key).external_id
+    joined = control.accept_discord_invite(link.external_id, "new-student")
+    group_role = _resource(lab, "role", "group-1").external_id
+    assert group_role in {str(role) for role in joined.get("roles", [])}
     assert not drift_report_latest(course=lab).drifted
     assert not grants.exists()  # forgotten with their repository: the next sync grants again
     with on_commit():
