@@ -90,3 +90,23 @@ def test_the_demo_refuses_to_run_against_the_real_platforms(settings):
     settings.INTEGRATIONS_MODE = "live"
     with pytest.raises(CommandError, match="only with INTEGRATIONS_MODE=sandbox"):
         call_command("demo", stdout=StringIO())
+
+
+def test_the_laboratorys_semester_is_played_after_provisioning(output):
+    """Roster (a dry run reporting the bad line, then the import and its sync), the link sheet, a
+    student joining with her group's role, verify, a repair of a channel deleted by hand, and the
+    semester archived: each said in the report, none failed."""
+    semester = output[output.index("The semester of") :]
+    assert "line 8, email: Not a valid email address: eve-at-uni." in semester
+    assert "line 8, group: No lab group 7 in this course" in semester
+    assert "Roster imported without that line: 6 members; their sync completed" in semester
+    assert re.search(r"Ada Student \(student, group 1\): https://discord\.gg/\w+", semester)
+    assert "she joins the server with the role of group 1." in semester
+    assert re.search(
+        r"Verify: \d+ resources compared with the platforms, \d+ requests, 0 of", semester
+    )
+    assert "the next verify finds: channel group-2-thursday-afternoon missing." in semester
+    assert "Repair completed" in semester and "finds nothing amiss" in semester
+    assert "Archived: 2 of 2 courses" in semester
+    assert "group members can read but no longer post" in semester
+    assert "WARNING" not in output

@@ -1,4 +1,5 @@
-"""``manage.py demo``: provision a lecture and a laboratory course against the in-process sandbox.
+"""``manage.py demo``: provision a lecture and a laboratory course against the in-process sandbox,
+then play the laboratory's semester: roster, sync, verify, repair, archive (sandbox.demo_semester).
 
 Needs no service: the sandbox (fake Discord and GitHub) is served on a free loopback port in this
 process, tasks run in-process, the database is the embedded SQLite unless DATABASE_URL says
@@ -24,6 +25,7 @@ from provisioning.pool import discord_server_add
 from provisioning.runner import run_course
 from sandbox.control_client import SandboxControl
 from sandbox.demo_report import closing_lines, course_report
+from sandbox.demo_semester import semester_lines
 from sandbox.server import RunningSandbox
 
 DEMO_SEMESTER = "2026-fall"
@@ -50,6 +52,8 @@ class Command(BaseCommand):
             )
         logging.getLogger("celery").setLevel(logging.WARNING)
         logging.getLogger("kombu").setLevel(logging.ERROR)  # "no hostname": in-process broker
+        # The report says what verify found; the drift warning would interrupt it.
+        logging.getLogger("provisioning.events").setLevel(logging.ERROR)
         started = time.monotonic()
         write = self.stdout.write
         with RunningSandbox(port=options["port"]) as sandbox:
@@ -89,6 +93,8 @@ class Command(BaseCommand):
                 run_course(course.id)
             again = len(control.requests()) - before
             write(f"Re-running both completed courses sent {again} requests: nothing to redo.")
+            for line in semester_lines(control, courses[1]):
+                write(line)
         write(f"Total time: {time.monotonic() - started:.1f} s\n")
         for line in closing_lines(settings.DATABASES["default"]):
             write(line)
