@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -176,10 +176,13 @@ class CourseViewSet(viewsets.GenericViewSet):
         api_key = request_api_key(request)
         # A staff session has its cap too (authentication lets in no anonymous user).
         user = request.user if api_key is None and isinstance(request.user, User) else None
+        webhook_url = data.get("webhookUrl")
         with (
             conflicts_seen_by(api_key),  # outermost: it reads once the transaction is over
             active_courses_cap(api_key=api_key, user=user),
-            transaction.atomic(),
+            # A webhook joins the course's transaction; without one, course_create's own is the
+            # course's (no savepoint: two round trips less on every create).
+            transaction.atomic() if webhook_url else nullcontext(),
         ):
             course = course_create(
                 name=data["name"],
@@ -196,7 +199,7 @@ class CourseViewSet(viewsets.GenericViewSet):
                 created_by_user=user,
             )
             # In the course's transaction: its run starts on commit and may end at once.
-            hook = course_webhook_attach(course=course, url=data.get("webhookUrl"))
+            hook = course_webhook_attach(course=course, url=webhook_url)
         url = request.build_absolute_uri(reverse("course-detail", args=[course.id]))
         body = CourseSerializer(course).data
         if hook is not None:
