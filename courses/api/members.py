@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.http import HttpResponse
 from django.urls import URLPattern, re_path, reverse
 from drf_spectacular.types import OpenApiTypes
@@ -24,10 +23,9 @@ from rest_framework.response import Response
 
 from api.authentication import request_api_key
 from api.idempotency import idempotent
-from api.models import ApiKey
 from api.parsers import BoundedJSONParser, PayloadTooLarge
 from api.schema import IDEMPOTENCY_KEY_PARAMETER, error_responses
-from courses.api.operations import OperationSerializer
+from courses.api.operations import OperationSerializer, operation_accepted, request_caller
 from courses.api.selectors import courses_visible
 from courses.api.views import UUID_PATTERN
 from courses.models import Course, CourseMember
@@ -43,7 +41,6 @@ from courses.roster import (
     roster_sync,
 )
 from courses.roster_files import RosterFileError, RosterRow, roster_parse, roster_text
-from provisioning.selectors import course_operations
 
 CSV_EXAMPLE = (
     "name,email,github,role,group\n"
@@ -221,11 +218,6 @@ class CourseMembersViewSet(viewsets.ViewSet):
             raise exceptions.NotFound(f"No course with id {pk}.")
         return course
 
-    def _caller(self, request: Request) -> tuple[ApiKey | None, User | None]:
-        api_key = request_api_key(request)
-        user = request.user if api_key is None and isinstance(request.user, User) else None
-        return api_key, user
-
     @extend_schema(
         operation_id="courses_members_list",
         summary="The course's roster, with each member's GitHub state",
@@ -287,7 +279,7 @@ class CourseMembersViewSet(viewsets.ViewSet):
     def _import(self, request: Request, pk: str) -> Response:
         course = self._course(pk)
         rows = self._rows(request)
-        api_key, user = self._caller(request)
+        api_key, user = request_caller(request)
         try:
             result = roster_import(
                 course=course, rows=rows, requested_by_key=api_key, requested_by_user=user
@@ -329,7 +321,7 @@ class CourseMembersViewSet(viewsets.ViewSet):
             raise exceptions.NotFound(f"No member {memberId} in course {course.id}.")
         if member.removed_at is not None:
             return Response(status=204)
-        api_key, user = self._caller(request)
+        api_key, user = request_caller(request)
         sync = member_remove(member=member, requested_by_key=api_key, requested_by_user=user)
         body = {"member": member_json(member), "sync": sync.as_dict()}
         return Response(body, status=202 if sync.operation is not None else 200)
@@ -348,12 +340,7 @@ class CourseMembersViewSet(viewsets.ViewSet):
         },
     )
     def sync(self, request: Request, pk: str) -> Response:
-        course = self._course(pk)
-        api_key, user = self._caller(request)
-        operation = roster_sync(course=course, requested_by_key=api_key, requested_by_user=user)
-        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
-        url = request.build_absolute_uri(reverse("course-operations", args=[course.id]))
-        return Response(body, status=202, headers={"Location": url})
+        return operation_accepted(request, self._course(pk), roster_sync)
 
     @extend_schema(
         operation_id="courses_invites",

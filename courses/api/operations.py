@@ -5,15 +5,23 @@ Input serializers check the shape only; the rules are ``courses.changes``'s.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.models import User
+from django.urls import reverse
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from api.authentication import request_api_key
 from api.fields import StrictCharField, StrictInputSerializer, StrictListField
+from api.models import ApiKey
 from courses.api.serializers import LabGroupInputSerializer
-from courses.models import MAX_LAB_GROUPS
+from courses.models import MAX_LAB_GROUPS, Course
 from courses.services import SNOWFLAKE_PATTERN
 from provisioning.models import Operation, ProvisioningStep, StepAttempt
+from provisioning.selectors import course_operations
 from provisioning.steps import HANDLERS
 
 
@@ -88,3 +96,28 @@ class OperationSerializer(serializers.Serializer):
     startedAt = serializers.DateTimeField(allow_null=True)
     finishedAt = serializers.DateTimeField(allow_null=True)
     steps = OperationStepSerializer(many=True)
+
+
+def request_caller(request: Request) -> tuple[ApiKey | None, User | None]:
+    """Who asks, as an operation records it: the API key, or else the staff member of a
+    session."""
+    api_key = request_api_key(request)
+    user = request.user if api_key is None and isinstance(request.user, User) else None
+    return api_key, user
+
+
+def operation_accepted(
+    request: Request,
+    course: Course,
+    start: Callable[..., Operation],
+    *,
+    location: str = "course-operations",
+) -> Response:
+    """Start an operation of the course (``start``: a service taking the course and who asks)
+    and answer 202 with it, as ``GET /courses/{id}/operations`` lists it, and ``Location``
+    (``location``: the URL name where its outcome shows)."""
+    api_key, user = request_caller(request)
+    operation = start(course=course, requested_by_key=api_key, requested_by_user=user)
+    [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
+    url = request.build_absolute_uri(reverse(location, args=[course.id]))
+    return Response(body, status=202, headers={"Location": url})

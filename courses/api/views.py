@@ -33,6 +33,8 @@ from courses.api.operations import (
     CourseChangeInputSerializer,
     LabGroupsAddInputSerializer,
     OperationSerializer,
+    operation_accepted,
+    request_caller,
 )
 from courses.api.selectors import (
     course_audit_log,
@@ -260,8 +262,7 @@ class CourseViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
         course = self.get_object()
-        api_key = request_api_key(request)
-        user = request.user if api_key is None and isinstance(request.user, User) else None
+        api_key, user = request_caller(request)
         started = True
         with conflicts_seen_by(api_key):
             if "discordGuildId" in data:
@@ -305,8 +306,7 @@ class CourseViewSet(viewsets.GenericViewSet):
         serializer = LabGroupsAddInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         course = self.get_object()
-        api_key = request_api_key(request)
-        user = request.user if api_key is None and isinstance(request.user, User) else None
+        api_key, user = request_caller(request)
         with conflicts_seen_by(api_key):
             operation = course_add_groups(
                 course=course,
@@ -344,13 +344,9 @@ class CourseViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def verify(self, request: Request, pk: str) -> Response:
-        course = self.get_object()
-        api_key = request_api_key(request)
-        user = request.user if api_key is None and isinstance(request.user, User) else None
-        operation = course_verify(course=course, requested_by_key=api_key, requested_by_user=user)
-        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
-        url = request.build_absolute_uri(reverse("course-drift", args=[course.id]))
-        return Response(body, status=202, headers={"Location": url})
+        return operation_accepted(
+            request, self.get_object(), course_verify, location="course-drift"
+        )
 
     @extend_schema(
         operation_id="courses_archive",
@@ -369,7 +365,7 @@ class CourseViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def archive(self, request: Request, pk: str) -> Response:
-        return self._archive_change(request, course_archive)
+        return operation_accepted(request, self.get_object(), course_archive)
 
     @extend_schema(
         operation_id="courses_unarchive",
@@ -387,16 +383,7 @@ class CourseViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def unarchive(self, request: Request, pk: str) -> Response:
-        return self._archive_change(request, course_unarchive)
-
-    def _archive_change(self, request: Request, start: Any) -> Response:
-        course = self.get_object()
-        api_key = request_api_key(request)
-        user = request.user if api_key is None and isinstance(request.user, User) else None
-        operation = start(course=course, requested_by_key=api_key, requested_by_user=user)
-        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
-        url = request.build_absolute_uri(reverse("course-operations", args=[course.id]))
-        return Response(body, status=202, headers={"Location": url})
+        return operation_accepted(request, self.get_object(), course_unarchive)
 
     @extend_schema(
         operation_id="courses_repair",
@@ -415,13 +402,9 @@ class CourseViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def repair(self, request: Request, pk: str) -> Response:
-        course = self.get_object()
-        api_key = request_api_key(request)
-        user = request.user if api_key is None and isinstance(request.user, User) else None
-        operation = course_repair(course=course, requested_by_key=api_key, requested_by_user=user)
-        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
-        url = request.build_absolute_uri(reverse("course-drift", args=[course.id]))
-        return Response(body, status=202, headers={"Location": url})
+        return operation_accepted(
+            request, self.get_object(), course_repair, location="course-drift"
+        )
 
     @extend_schema(
         operation_id="courses_teardown",
@@ -441,13 +424,7 @@ class CourseViewSet(viewsets.GenericViewSet):
         },
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        course = self.get_object()
-        api_key = request_api_key(request)
-        user = request.user if api_key is None and isinstance(request.user, User) else None
-        operation = course_teardown(course=course, requested_by_key=api_key, requested_by_user=user)
-        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
-        url = request.build_absolute_uri(reverse("course-operations", args=[course.id]))
-        return Response(body, status=202, headers={"Location": url})
+        return operation_accepted(request, self.get_object(), course_teardown)
 
     @extend_schema(
         operation_id="courses_drift",
