@@ -10,7 +10,6 @@ import builtins
 import json
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.urls import URLPattern, re_path, reverse
 from drf_spectacular.types import OpenApiTypes
@@ -23,7 +22,7 @@ from rest_framework.response import Response
 
 from api.authentication import request_api_key
 from api.idempotency import idempotent
-from api.parsers import BoundedJSONParser, PayloadTooLarge
+from api.parsers import BoundedJSONParser, bounded_body
 from api.schema import IDEMPOTENCY_KEY_PARAMETER, error_responses
 from courses.api.operations import OperationSerializer, operation_accepted, request_caller
 from courses.api.selectors import courses_visible
@@ -59,14 +58,7 @@ class RosterCSVParser(BaseParser):
     def parse(  # type: ignore[override]
         self, stream: Any, media_type: str | None = None, parser_context: Any = None
     ) -> str:
-        limit = settings.API_MAX_BODY_BYTES
-        request = (parser_context or {}).get("request")
-        announced = request.META.get("CONTENT_LENGTH", "") if request is not None else ""
-        if announced.isdigit() and int(announced) > limit:
-            raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
-        body: bytes = stream.read(limit + 1) if stream is not None else b""
-        if len(body) > limit:
-            raise PayloadTooLarge(f"The request body exceeds {limit} bytes.")
+        body = bounded_body(stream, parser_context)
         try:
             return roster_text(body)
         except RosterFileError as exc:

@@ -10,6 +10,7 @@ import pytest
 from api.exceptions import field_errors
 from courses.models import Course
 from tests.api.helpers import assert_error, laboratory_body, lecture_body
+from tests.factories import CourseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,15 @@ def test_a_body_announced_too_large_is_413_before_it_is_read(api, settings):
     assert_error(response, 413, contains="1000 bytes")
 
 
-def test_a_body_that_stops_arriving_is_408(api, monkeypatch):
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/courses", "application/json"),
+        ("/imports", "text/csv"),  # the CSV bodies read the same bounded way
+        ("/courses/{course}/members", "text/csv"),
+    ],
+)
+def test_a_body_that_stops_arriving_is_408(api, monkeypatch, path, content_type):
     # What gunicorn's client timeout (config/gunicorn.py) raises while the body is read.
     from django.core.handlers.wsgi import LimitedStream
 
@@ -124,7 +133,10 @@ def test_a_body_that_stops_arriving_is_408(api, monkeypatch):
         raise TimeoutError("timed out")
 
     monkeypatch.setattr(LimitedStream, "read", timed_out)
+    body = json.dumps(lecture_body()) if content_type == "application/json" else "name\nx\n"
 
-    response = api.post("/courses", lecture_body(), format="json")
+    course = CourseFactory()
+
+    response = api.generic("POST", path.format(course=course.id), body, content_type=content_type)
 
     assert_error(response, 408, contains="did not arrive in time")
