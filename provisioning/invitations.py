@@ -60,6 +60,19 @@ def _counted(*, org: str, now: datetime) -> Any:
     )
 
 
+def _lock(org: str) -> None:
+    """Lock the organization's window row (inside a transaction): every worker inviting into the
+    organization queues on it."""
+    InvitationWindow.objects.get_or_create(org=org)
+    InvitationWindow.objects.select_for_update().get(org=org)
+
+
+def _room_again(counted: Any, now: datetime) -> datetime:
+    """When the oldest counted invitation leaves the window: a slot is free again then."""
+    oldest = counted.order_by("created_at").values_list("created_at", flat=True).first()
+    return (oldest or now) + WINDOW + MARGIN
+
+
 def invitations_counted(*, org: str) -> int:
     """Invitations the organization spent in the window, as the ledger counts them."""
     return int(_counted(org=org, now=timezone.now()).count())
@@ -82,14 +95,11 @@ def invitation_spend(
     org = invitation_org(course=course)
     budget = settings.GITHUB_INVITATION_BUDGET
     with transaction.atomic():
-        InvitationWindow.objects.get_or_create(org=org)
-        # The lock every worker inviting into this organization queues on.
-        InvitationWindow.objects.select_for_update().get(org=org)
+        _lock(org)
         now = timezone.now()
         counted = _counted(org=org, now=now)
         if counted.count() >= budget:
-            oldest = counted.order_by("created_at").values_list("created_at", flat=True).first()
-            return Spent(None, (oldest or now) + WINDOW + MARGIN)
+            return Spent(None, _room_again(counted, now))
         resource = ExternalResource.objects.create(
             course=course,
             provider=ExternalResource.Provider.GITHUB,
@@ -114,13 +124,11 @@ def invitation_respend(*, course: Course, resource: ExternalResource) -> datetim
     org = invitation_org(course=course)
     budget = settings.GITHUB_INVITATION_BUDGET
     with transaction.atomic():
-        InvitationWindow.objects.get_or_create(org=org)
-        InvitationWindow.objects.select_for_update().get(org=org)
+        _lock(org)
         now = timezone.now()
         counted = _counted(org=org, now=now)
         if not counted.filter(id=resource.id).exists() and counted.count() >= budget:
-            oldest = counted.order_by("created_at").values_list("created_at", flat=True).first()
-            return (oldest or now) + WINDOW + MARGIN
+            return _room_again(counted, now)
         ExternalResource.objects.filter(id=resource.id).update(created_at=now)
     resource.created_at = now
     return None
