@@ -83,15 +83,20 @@ def invitations_due() -> list[uuid.UUID]:
         .values_list("course_id", flat=True)
         .distinct()
     )
+    return _syncs_start(list(due), why="invitations due")
+
+
+def _syncs_start(course_ids: list[uuid.UUID], *, why: str) -> list[uuid.UUID]:
+    """Start a sync of each course; one found busy is left for the next sweep."""
     started = []
-    for course in Course.objects.filter(id__in=list(due)):
+    for course in Course.objects.filter(id__in=course_ids):
         try:
             members_sync(course=course)
         except CourseBusyError:
             continue
         started.append(course.id)
     if started:
-        logger.info("invitations due: roster sync started for %d course(s)", len(started))
+        logger.info("%s: roster sync started for %d course(s)", why, len(started))
     return started
 
 
@@ -128,17 +133,10 @@ def roster_syncs_due() -> list[uuid.UUID]:
         .annotate(last=Max("created_at"))
         .values_list("course_id", "last")
     )
-    started = []
-    for row in changed:
-        synced = last_sync.get(row["course_id"])
-        if synced is not None and row["last_change"] <= synced:
-            continue
-        course = Course.objects.get(id=row["course_id"])
-        try:
-            members_sync(course=course)
-        except CourseBusyError:
-            continue
-        started.append(course.id)
-    if started:
-        logger.info("roster changed: sync started for %d course(s)", len(started))
-    return started
+    due = [
+        row["course_id"]
+        for row in changed
+        if last_sync.get(row["course_id"]) is None
+        or row["last_change"] > last_sync[row["course_id"]]
+    ]
+    return _syncs_start(due, why="roster changed")
