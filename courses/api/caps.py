@@ -1,4 +1,5 @@
-"""The cap on courses waiting for or under provisioning, per API key (or staff session).
+"""The cap on courses waiting for or under provisioning, per API key (or staff session); a course
+running a later operation (a verify, an archive) is provisioned and does not count.
 
 A cap on what a key has in flight, not a rate limit: it counts courses, not requests. Rate limits
 live in ``integrations.ratelimit`` (Discord and GitHub) and ``api.throttles`` (requests per key).
@@ -14,11 +15,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from api.exceptions import LimitExceeded
 from api.models import ApiKey
 from courses.models import Course
+from provisioning.models import Operation
 
 
 def course_owner(*, course: Course) -> tuple[ApiKey | None, Any]:
@@ -54,7 +56,12 @@ def active_courses_cap(*, api_key: ApiKey | None, user: Any = None) -> Iterator[
     with transaction.atomic():
         list(owner_rows.select_for_update().values_list("pk"))
         yield
-        active = owned.filter(status__in=Course.ACTIVE).count()
+        # Provisioning in flight: a course busy with a later operation (the scheduled verify,
+        # an archive) is provisioned already and does not hold its owner back.
+        later = Operation.objects.filter(
+            course=OuterRef("pk"), status__in=Operation.ACTIVE
+        ).exclude(kind=Operation.Kind.PROVISION)
+        active = owned.filter(status__in=Course.ACTIVE).exclude(Exists(later)).count()
         if active > cap:
             raise LimitExceeded(
                 f"Active courses limit reached: {who} already has {active - 1} courses "

@@ -10,6 +10,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from api.services import api_key_create
 from audit.models import SystemEvent
 from courses.models import Course
+from provisioning.models import Operation
 from tests.api.helpers import assert_error, lecture_body
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,17 @@ def test_throttle_store_down_counts_in_process(api, settings, monkeypatch, caplo
 
     assert [api.get("/courses").status_code for _ in range(2)] == [200, 429]
     assert "counting in-process" in caplog.text
+
+
+def test_a_course_busy_with_a_later_operation_does_not_count(api, settings):
+    """The daily verify makes a provisioned course PENDING for a moment: its owner must not get
+    a surprise 429 on its next create because of it."""
+    settings.API_MAX_ACTIVE_COURSES_PER_KEY = 1
+    api.post("/courses", lecture_body(), format="json")
+    course = Course.objects.get()
+    course.operations.update(status=Operation.Status.COMPLETED)
+    Operation.objects.create(course=course, kind=Operation.Kind.VERIFY)
+    Course.objects.update(status=Course.Status.PENDING)
+
+    assert api.post("/courses", lecture_body(name="Second"), format="json").status_code == 202
+    assert api.post("/courses", lecture_body(name="Third"), format="json").status_code == 429
