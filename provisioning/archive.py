@@ -170,11 +170,11 @@ def semester_clean(semester: str) -> str:
         raise ValidationError({"semester": [str(exc)]}) from exc
 
 
-def _skip_reason(course: Course) -> str | None:
-    """Why the semester's archive leaves the course out, or None when it archives it."""
+def _skip_reason(course: Course, *, busy: bool) -> str | None:
+    """Why the semester's archive leaves the course out, or None when it archives it (``busy``:
+    an operation of it is pending or running)."""
     if course.archived_at is not None:
         return "already archived"
-    busy = course.operations.filter(status__in=Operation.ACTIVE).exists()
     if course.status in Course.ACTIVE or course.run_token is not None or busy:
         return "busy: an operation is pending or running"
     if course.status != Course.Status.COMPLETED:
@@ -206,24 +206,33 @@ def archive_estimated_seconds(*, github_writes: int, discord_calls: int) -> floa
     return round(max(github, discord), 1)
 
 
-def _semester_courses(semester: str) -> list[Course]:
-    return list(
+def _semester_split(semester: str) -> tuple[list[Course], list[dict[str, Any]]]:
+    """The semester's live courses an archive takes, and those it leaves out with the reason
+    (``{"courseId", "name", "reason"}``): one query for the courses, one for their busy ones."""
+    courses = list(
         Course.objects.filter(semester=semester, deleted_at__isnull=True).order_by("name", "id")
     )
+    active = Operation.objects.filter(
+        course__semester=semester, course__deleted_at__isnull=True, status__in=Operation.ACTIVE
+    )
+    busy = set(active.values_list("course_id", flat=True))
+    eligible: list[Course] = []
+    skipped: list[dict[str, Any]] = []
+    for course in courses:
+        reason = _skip_reason(course, busy=course.id in busy)
+        if reason is None:
+            eligible.append(course)
+        else:
+            skipped.append({"courseId": str(course.id), "name": course.name, "reason": reason})
+    return eligible, skipped
 
 
 def semester_archive_plan(*, semester: str) -> dict[str, Any]:
     """``{"semester", "courses": [archive_plan...], "skipped": [{"courseId", "reason"}],
     "githubWrites", "discordWrites", "estimatedSeconds"}``; writes nothing."""
     semester = semester_clean(semester)
-    plans: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    for course in _semester_courses(semester):
-        reason = _skip_reason(course)
-        if reason is None:
-            plans.append(archive_plan(course=course))
-        else:
-            skipped.append({"courseId": str(course.id), "name": course.name, "reason": reason})
+    eligible, skipped = _semester_split(semester)
+    plans = [archive_plan(course=course) for course in eligible]
     github_writes = sum(plan["githubWrites"] for plan in plans)
     discord_writes = sum(plan["discordWrites"] for plan in plans)
     discord_reads = sum(plan["discordReads"] for plan in plans)
@@ -253,16 +262,15 @@ def semester_archive_start(
 ) -> SemesterArchive:
     """One ARCHIVE per eligible course of the semester, each in its own transaction. A course
     found busy (or archived) meanwhile is skipped with the reason, not fatal to the others."""
-    plan = semester_archive_plan(semester=semester)
-    result = SemesterArchive(semester=plan["semester"], skipped=list(plan["skipped"]))
-    courses = {str(c.id): c for c in _semester_courses(plan["semester"])}
-    for course_plan in plan["courses"]:
-        course = courses[course_plan["courseId"]]
+    semester = semester_clean(semester)
+    eligible, skipped = _semester_split(semester)  # no plan: its counts are not needed here
+    result = SemesterArchive(semester=semester, skipped=skipped)
+    for course in eligible:
         try:
             operation = _start(
                 course=course,
                 kind=Operation.Kind.ARCHIVE,
-                params={"semester": plan["semester"]},
+                params={"semester": semester},
                 requested_by_key=requested_by_key,
                 requested_by_user=requested_by_user,
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from courses.models import Course
 from provisioning.models import ExternalResource, Operation, ProvisioningStep, StepAttempt
@@ -55,13 +55,22 @@ def _iso(moment: Any) -> str | None:
 
 def course_operations(*, course: Course) -> list[dict[str, Any]]:
     """The course's operations, oldest first, each with its steps and every attempt of them."""
+    return _operations_json(Operation.objects.filter(course=course))
+
+
+def operations_json(*, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The operations ``ids`` (of any courses), by id, each as ``course_operations`` lists it:
+    three queries however many there are."""
+    return {body["id"]: body for body in _operations_json(Operation.objects.filter(id__in=ids))}
+
+
+def _operations_json(operations: QuerySet[Operation]) -> list[dict[str, Any]]:
     attempts = Prefetch("attempt_log", queryset=StepAttempt.objects.order_by("number", "id"))
     steps = Prefetch(
         "steps", queryset=ProvisioningStep.objects.order_by("order").prefetch_related(attempts)
     )
     operations = (
-        Operation.objects.filter(course=course)
-        .select_related("requested_by_key", "requested_by_user")
+        operations.select_related("requested_by_key", "requested_by_user")
         .prefetch_related(steps)
         .order_by("created_at", "id")
     )

@@ -21,7 +21,7 @@ from courses.api.serializers import LabGroupInputSerializer
 from courses.models import MAX_LAB_GROUPS, Course
 from courses.services import SNOWFLAKE_PATTERN
 from provisioning.models import Operation, ProvisioningStep, StepAttempt
-from provisioning.selectors import course_operations
+from provisioning.selectors import operations_json
 from provisioning.steps import HANDLERS
 
 
@@ -118,6 +118,6 @@ def operation_accepted(
     (``location``: the URL name where its outcome shows)."""
     api_key, user = request_caller(request)
     operation = start(course=course, requested_by_key=api_key, requested_by_user=user)
-    [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
+    body = operations_json(ids=[operation.id])[operation.id]
     url = request.build_absolute_uri(reverse(location, args=[course.id]))
     return Response(body, status=202, headers={"Location": url})

@@ -7,9 +7,6 @@ courses): an ordinary key is a 403, and would otherwise learn of other keys' cou
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -17,13 +14,12 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.authentication import request_api_key
 from api.fields import StrictInputSerializer
 from api.schema import error_responses
-from courses.api.operations import OperationSerializer
+from courses.api.operations import OperationSerializer, request_caller
 from courses.models import Course
 from provisioning.archive import semester_archive_plan, semester_archive_start
-from provisioning.selectors import course_operations
+from provisioning.selectors import operations_json
 
 
 class SemesterArchiveInputSerializer(StrictInputSerializer):
@@ -100,27 +96,28 @@ class SemesterViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def archive(self, request: Request, semester: str) -> Response:
-        api_key = request_api_key(request)
+        api_key, user = request_caller(request)
         if api_key is not None and not api_key.is_admin:
             raise PermissionDenied(
                 "Archiving a semester acts on every course of it: it takes an admin key."
             )
         options = SemesterArchiveInputSerializer(data=request.data or {})
         options.is_valid(raise_exception=True)
-        user = request.user if api_key is None and isinstance(request.user, User) else None
-        plan = semester_archive_plan(semester=semester)  # a 400 for no semester
-        if not plan["courses"] and not plan["skipped"]:
-            raise NotFound(f"No course in semester {plan['semester']}.")
+        # Both services answer a 400 for no semester; the start needs no plan of its own.
         if options.validated_data["dryRun"]:
+            plan = semester_archive_plan(semester=semester)
+            if not plan["courses"] and not plan["skipped"]:
+                raise NotFound(f"No course in semester {plan['semester']}.")
             return Response(plan)
         started = semester_archive_start(
-            semester=plan["semester"], requested_by_key=api_key, requested_by_user=user
+            semester=semester, requested_by_key=api_key, requested_by_user=user
         )
-        operations: list[dict[str, Any]] = []
-        for operation in started.operations:
-            [body] = [
-                o for o in course_operations(course=operation.course) if o["id"] == operation.id
-            ]
-            operations.append({"courseId": str(operation.course_id), **body})
+        if not started.operations and not started.skipped:
+            raise NotFound(f"No course in semester {started.semester}.")
+        bodies = operations_json(ids=[operation.id for operation in started.operations])
+        operations = [
+            {"courseId": str(operation.course_id), **bodies[operation.id]}
+            for operation in started.operations
+        ]
         body = {"semester": started.semester, "operations": operations, "skipped": started.skipped}
         return Response(body, status=202)

@@ -55,7 +55,7 @@ from courses.models import Course
 from courses.services import CourseConflictError, LabGroupInput, course_create
 from provisioning.archive import course_archive, course_unarchive
 from provisioning.repair import course_repair
-from provisioning.selectors import course_operations, course_status
+from provisioning.selectors import course_operations, course_status, operations_json
 from provisioning.services import provisioning_retry
 from provisioning.teardown import course_teardown
 from provisioning.verify import course_verify, drift_report_json, drift_report_latest
@@ -317,7 +317,7 @@ class CourseViewSet(viewsets.GenericViewSet):
                 requested_by_key=api_key,
                 requested_by_user=user,
             )
-        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
+        body = operations_json(ids=[operation.id])[operation.id]
         url = request.build_absolute_uri(reverse("course-operations", args=[course.id]))
         return Response(body, status=202, headers={"Location": url})
 

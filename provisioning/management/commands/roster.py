@@ -43,10 +43,11 @@ from courses.roster import (
 )
 from courses.roster_files import RosterFileError, roster_format_guess, roster_parse
 from provisioning.background import background_wait
+from provisioning.management.commands.course import _course
 from provisioning.management.commands.provision_course import _quiet_celery
 from provisioning.management.progress import StepProgress
 from provisioning.models import Operation
-from provisioning.selectors import course_operations
+from provisioning.selectors import operations_json
 from provisioning.services import CourseBusyError
 
 POLL_SECONDS = 0.5
@@ -192,7 +193,7 @@ class Command(BaseCommand):
             self.stdout.write(f"line {error['line']}: {error['field']}: {error['reason']}")
 
     def _print_operation(self, course: Course, operation: Operation, as_json: bool) -> None:
-        [body] = [o for o in course_operations(course=course) if o["id"] == operation.id]
+        body = operations_json(ids=[operation.id])[operation.id]
         if as_json:
             self.stdout.write(json.dumps(body, indent=2))
             return
@@ -218,13 +219,6 @@ class Command(BaseCommand):
             time.sleep(POLL_SECONDS)
         if execution_mode() == BACKGROUND:
             background_wait(timeout=max(0.0, deadline - time.monotonic()))
-
-
-def _course(course_id: str) -> Course:
-    try:
-        return Course.objects.get(id=uuid.UUID(course_id))
-    except (ValueError, Course.DoesNotExist) as exc:
-        raise CommandError(f"No course with id {course_id!r}.") from exc
 
 
 def _read(path: str) -> tuple[bytes, str]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -27,6 +28,7 @@ from provisioning.management.commands.provision_course import _messages, _quiet_
 from provisioning.models import Operation
 
 POLL_SECONDS = 0.5
+T = TypeVar("T")
 
 
 class Command(BaseCommand):
@@ -42,18 +44,19 @@ class Command(BaseCommand):
         archive.add_argument("--timeout", type=float, default=3600.0, help="Seconds to wait.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            plan = semester_archive_plan(semester=options["semester"])
-        except ValidationError as exc:
-            raise CommandError(_messages(exc)) from exc
-        if not plan["courses"] and not plan["skipped"]:
-            raise CommandError(f"No course in semester {plan['semester']}.")
         if options["dry_run"]:
+            plan = _checked(semester_archive_plan, options["semester"])
+            if not plan["courses"] and not plan["skipped"]:
+                raise CommandError(f"No course in semester {plan['semester']}.")
             self._print_plan(plan, options["json"])
             return
         mode = execution_mode()
         with _quiet_celery():
-            started = semester_archive_start(semester=plan["semester"])
+            # No plan first: the start sorts the courses itself (and starts none of an unknown
+            # semester, or of one without courses).
+            started = _checked(semester_archive_start, options["semester"])
+            if not started.operations and not started.skipped:
+                raise CommandError(f"No course in semester {started.semester}.")
             if not options["json"]:
                 self.stdout.write(
                     f"Semester {started.semester}: {len(started.operations)} archive(s) started."
@@ -126,3 +129,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Skipped {course['name']} ({course['courseId']}): {course['reason']}"
             )
+
+
+def _checked(service: Callable[..., T], semester: str) -> T:
+    """``service(semester=...)``; a value that is no semester is a ``CommandError``."""
+    try:
+        return service(semester=semester)
+    except ValidationError as exc:
+        raise CommandError(_messages(exc)) from exc
