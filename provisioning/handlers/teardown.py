@@ -20,6 +20,9 @@ and the admin (a completed step keeps no message of its own).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
@@ -30,6 +33,7 @@ from courses.models import Course
 from integrations.errors import NotFoundError, PermanentError
 from integrations.github.client import team_slug
 from provisioning.context import StepContext
+from provisioning.discord_access import discord_bot_membership_check
 from provisioning.handlers.archive import channels_reopen
 from provisioning.handlers.discord import server_name
 from provisioning.handlers.github import course_marker
@@ -95,7 +99,29 @@ def _report(ctx: StepContext, left: list[str]) -> None:
     operation.save(update_fields=["params"])
 
 
+@contextmanager
+def _bot_explained(ctx: StepContext) -> Iterator[None]:
+    """A Discord refusal (403) during a tear down most often means the bot was removed from the
+    server, or lost a permission: say so, with the link that adds it back, rather than Discord's
+    bare "Missing Access". One read, and only after such a refusal."""
+    try:
+        yield
+    except PermanentError as exc:
+        guild_id = _guild_id(ctx)
+        if exc.provider != DISCORD or exc.status != 403 or not guild_id:
+            raise
+        discord_bot_membership_check(
+            discord=ctx.discord, guild_id=guild_id, then="tear the course down again"
+        )
+        raise
+
+
 def delete_channels(ctx: StepContext) -> None:
+    with _bot_explained(ctx):
+        _delete_channels(ctx)
+
+
+def _delete_channels(ctx: StepContext) -> None:
     left: list[str] = []
     kept_ids: set[str] = set()
     recorded = _recorded(ctx, ResourceKind.CHANNEL)
@@ -130,6 +156,11 @@ def delete_channels(ctx: StepContext) -> None:
 
 
 def delete_roles(ctx: StepContext) -> None:
+    with _bot_explained(ctx):
+        _delete_roles(ctx)
+
+
+def _delete_roles(ctx: StepContext) -> None:
     guild_id = _guild_id(ctx)
     left: list[str] = []
     for role in _recorded(ctx, ResourceKind.ROLE):
@@ -262,6 +293,11 @@ def _archive(ctx: StepContext, repo: ExternalResource, repo_id: int) -> None:
 
 
 def release_server(ctx: StepContext) -> None:
+    with _bot_explained(ctx):
+        _release_server(ctx)
+
+
+def _release_server(ctx: StepContext) -> None:
     """Give the server back as it was found, then keep the course as a deleted record.
 
     A pool server takes back its pool name and returns to the pool; a server staff gave the

@@ -421,3 +421,24 @@ def test_invites_and_staff_overwrites_go_with_their_channel_or_role(laboratory, 
         ("channel", "general"),
         ("invite", "lecture"),
     ]
+
+
+def test_a_bot_removed_from_the_server_fails_the_tear_down_with_what_staff_must_do(
+    laboratory, platforms, on_commit
+):
+    """Discord's bare 403 becomes the message that says the bot is gone and how to add it back;
+    nothing is forgotten, so the tear down finishes once it is back."""
+    platforms.control.remove_bot(laboratory.discord_guild_id)
+    channels = ExternalResource.objects.filter(course=laboratory, kind="channel").count()
+
+    operation = _teardown(laboratory, on_commit)
+
+    assert operation.status == Operation.Status.FAILED
+    failed = operation.steps.get(status="FAILED")
+    assert failed.name == "DELETE_DISCORD_CHANNELS" and failed.attempts == 1
+    assert f"The bot is not in Discord server {laboratory.discord_guild_id}" in failed.last_error
+    assert "oauth2/authorize" in failed.last_error and "tear the course down again" in (
+        failed.last_error
+    )
+    assert ExternalResource.objects.filter(course=laboratory, kind="channel").count() == channels
+    assert laboratory.deleted_at is None
