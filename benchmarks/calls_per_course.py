@@ -122,9 +122,11 @@ class Shape:
 
 
 def least_verify(s: Shape) -> Minimum:
-    # get_my_guild, list_channels, list_roles (when the course has roles); per repository
-    # get_repo_by_id and get_protection.
-    return (2 + (1 if s.roles else 0), 0, 2 * s.repos, 0)
+    # get_my_guild, list_channels, list_roles (when the course has roles), list_guild_invites
+    # (once a sync made links); per repository get_repo_by_id and get_protection; get_team per
+    # team and get_team_repo_permission per grant.
+    discord = 2 + (1 if s.roles else 0) + (1 if s.invite_links else 0)
+    return (discord, 0, 2 * s.repos + s.teams + s.grants, 0)
 
 
 def least_sync(s: Shape) -> Minimum:

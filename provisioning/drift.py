@@ -6,10 +6,16 @@ one ``list_roles`` for every role. A repository is read by its recorded id (``ge
 so one renamed by hand shows as a changed name rather than a missing repository, and its
 protection is read under the name it has now. Seeded content is not compared: the files are the
 course's starting point and students change them (docs/operations-platform.md).
+
+What a roster sync made is checked too: one ``list_guild_invites`` for every invite link (one
+past its recorded expiry is missing: Discord drops it), one ``get_team`` per team and one
+``get_team_repo_permission`` per grant. Memberships are not: people accept or leave on their
+own, which is state the sync reads back, not drift.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -32,7 +38,12 @@ CHECKED_KINDS = (
     ResourceKind.CHANNEL,
     ResourceKind.REPOSITORY,
     ResourceKind.PROTECTION,
+    ResourceKind.INVITE,
+    ResourceKind.TEAM,
+    ResourceKind.TEAM_GRANT,
 )
+# GitHub answers a team's permission by its role name: what a grant gives as push reads write.
+_ROLE_NAMES = {"pull": "read", "push": "write"}
 
 Differences = dict[str, dict[str, Any]]
 
@@ -70,6 +81,7 @@ class _Reads:
         self.discord, self.github, self.guild_id = discord, github, guild_id
         self._cache: dict[str, Any] = {}
         self.repos: dict[str, RepoInfo | None] = {}  # key -> as GitHub has it now (None: gone)
+        self.teams_missing: set[str] = set()  # slugs of the teams found gone
 
     def _once(self, name: str, read: Any) -> Any:
         if name not in self._cache:
@@ -84,6 +96,12 @@ class _Reads:
     def roles(self) -> dict[str, dict[str, Any]]:
         return self._once(
             "roles", lambda: {r["id"]: r for r in self.discord.list_roles(self.guild_id)}
+        )
+
+    def invites(self) -> dict[str, dict[str, Any]]:
+        return self._once(
+            "invites",
+            lambda: {i["code"]: i for i in self.discord.list_guild_invites(self.guild_id)},
         )
 
 
@@ -155,6 +173,61 @@ def _check_protection(resource: ExternalResource, reads: _Reads) -> dict[str, An
     return _entry(resource, CHANGED if differences else OK, differences)
 
 
+def _expired(resource: ExternalResource, now: datetime) -> bool:
+    expires = str(resource.data.get("expires_at") or "")
+    return bool(expires) and datetime.fromisoformat(expires.replace("Z", "+00:00")) <= now
+
+
+def _check_invite(resource: ExternalResource, reads: _Reads, now: datetime) -> dict[str, Any]:
+    """Past its recorded expiry a link is gone from Discord: missing without a look."""
+    if _expired(resource, now) or resource.external_id not in reads.invites():
+        return _entry(resource, MISSING, {})
+    invite = reads.invites()[resource.external_id]
+    differences = _compare(
+        {
+            "channel_id": (
+                resource.data.get("channel_id"),
+                (invite.get("channel") or {}).get("id"),
+            ),
+            "role_ids": (
+                sorted(str(r) for r in resource.data.get("role_ids", [])),
+                sorted(str(r["id"]) for r in invite.get("roles") or []),
+            ),
+        }
+    )
+    return _entry(resource, CHANGED if differences else OK, differences)
+
+
+def _check_team(resource: ExternalResource, reads: _Reads) -> dict[str, Any]:
+    team = reads.github.get_team(str(resource.data.get("slug", resource.key)))
+    if team is None:
+        reads.teams_missing.add(resource.key)
+        return _entry(resource, MISSING, {})
+    # Deleted and made again by hand under the same name: another team, without the grants.
+    differences = _compare({"id": (resource.data.get("id"), team.id)})
+    return _entry(resource, CHANGED if differences else OK, differences)
+
+
+def _role_name(permission: Any) -> Any:
+    return _ROLE_NAMES.get(permission, permission)
+
+
+def _check_grant(resource: ExternalResource, reads: _Reads) -> dict[str, Any]:
+    slug = str(resource.data.get("team") or resource.key.split(":", 1)[0])
+    repo_key = str(resource.data.get("repo") or resource.key.split(":", 1)[1])
+    # Its team or its repository gone (reported there): nothing to read.
+    if slug in reads.teams_missing or (repo_key in reads.repos and reads.repos[repo_key] is None):
+        return _entry(resource, MISSING, {})
+    repo = reads.repos.get(repo_key)
+    actual = reads.github.get_team_repo_permission(slug, repo.name if repo else repo_key)
+    if actual is None:
+        return _entry(resource, MISSING, {})
+    expected = resource.data.get("permission")
+    if _role_name(expected) == _role_name(actual):
+        return _entry(resource, OK, {})
+    return _entry(resource, CHANGED, {"permission": {"expected": expected, "actual": actual}})
+
+
 def course_drift_check(
     *, course: Course, discord: DiscordClient, github: GitHubClient
 ) -> list[dict[str, Any]]:
@@ -164,11 +237,13 @@ def course_drift_check(
             course=course, state=ExternalResource.State.CONFIRMED, kind__in=CHECKED_KINDS
         ).order_by("id")
     )
-    # Repositories before their protections: a protection is read under the repository's name.
+    # Repositories before their protections and grants (read under the repository's name now),
+    # teams before their grants.
     resources.sort(key=lambda r: CHECKED_KINDS.index(ResourceKind(r.kind)))
     server = next((r for r in resources if r.kind == ResourceKind.SERVER), None)
     reads = _Reads(discord=discord, github=github, guild_id=server.external_id if server else "")
     report = []
+    now = timezone.now()
     for resource in resources:
         if resource.kind == ResourceKind.SERVER:
             report.append(_check_server(resource, reads))
@@ -178,6 +253,12 @@ def course_drift_check(
             report.append(_check_role(resource, reads))
         elif resource.kind == ResourceKind.REPOSITORY:
             report.append(_check_repository(resource, reads, course))
+        elif resource.kind == ResourceKind.INVITE:
+            report.append(_check_invite(resource, reads, now))
+        elif resource.kind == ResourceKind.TEAM:
+            report.append(_check_team(resource, reads))
+        elif resource.kind == ResourceKind.TEAM_GRANT:
+            report.append(_check_grant(resource, reads))
         else:
             report.append(_check_protection(resource, reads))
     return report

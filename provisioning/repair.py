@@ -98,6 +98,15 @@ def _change(entry: dict[str, Any]) -> str:
         return f"Repository {key}: " + "; ".join(_repository_fixes(differences))
     if kind == ResourceKind.PROTECTION:
         return f"Repository {key}: put back its branch protection"
+    if kind == ResourceKind.INVITE:
+        return f"Discord invite link {key}: make a new one (the link sheet shows it)"
+    if kind == ResourceKind.TEAM:
+        return (
+            f"GitHub team {key}: make it again with its grants; the next roster sync adds its "
+            "people"
+        )
+    if kind == ResourceKind.TEAM_GRANT:
+        return f"GitHub team access {key}: give it again"
     return f"{entry['provider']} {kind} {key}: {entry['state']}"
 
 

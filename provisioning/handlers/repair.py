@@ -13,8 +13,12 @@ platforms or the ledger again instead of trusting what a dead attempt meant to d
    between a create and its record adopts the object on the next attempt instead of making it
    twice. A channel comes back with its overwrites, a repository with its seed and protection.
    What the roster sync made on them goes with them: a synced course's staff role (checked by
-   verify) is made again with its overwrite in every channel here; the teams' grants on a
-   repository made again are forgotten, and the next roster sync gives them again.
+   verify) is made again with its overwrite in every channel here; an invite link gone from
+   Discord (with its channel, by hand, or expired) is made anew; a team gone or a grant gone or
+   changed is forgotten (a team with its grants and its memberships, but not the organization
+   invitations it counted: provisioning.invitations) and the sync's team handler makes and
+   grants again what is unrecorded — the grants of a repository made again too. People are put
+   back in a team made again by the next roster sync.
 4. A changed resource is fixed in place, with a write only where the platform differs.
 5. A last drift check is stored as the course's drift report: the outcome shows at once, what
    could not be put back (a role renamed by hand: the client has no call for it) stays in it,
@@ -36,7 +40,7 @@ from provisioning.drift import CHANGED, MISSING, OK, course_drift_check, drift_r
 from provisioning.errors import ProvisioningConfigError, StepSkipped
 from provisioning.handlers.discord import ChannelSpec, group_channels, lecture_channels
 from provisioning.handlers.github import RepoTarget, _description, repo_targets
-from provisioning.handlers.people import sync_invite_links, sync_staff_role
+from provisioning.handlers.people import sync_github_teams, sync_invite_links, sync_staff_role
 from provisioning.handlers.provision import PROVISION_HANDLERS, steps_for
 from provisioning.models import ExternalResource, Operation, ResourceKind
 
@@ -62,6 +66,7 @@ def repair_resources(ctx: StepContext) -> None:
     _restore_staff_access(ctx)
     _fix_repositories(ctx, drift)
     _fix_protections(ctx, drift)
+    _restore_teams(ctx)
     ctx.heartbeat()
     final = course_drift_check(course=ctx.course, discord=ctx.discord, github=ctx.github)
     drift_report_record(course=ctx.course, resources=final, operation=ctx.step.operation)
@@ -136,6 +141,8 @@ def _forget_missing(ctx: StepContext, drift: list[Entry]) -> None:
                 ):
                     if grant.data.get("repo") == key:
                         grant.delete()
+            elif kind == ResourceKind.INVITE:
+                rows.delete()  # made anew by the sync's handler (_restore_staff_access)
             elif kind == ResourceKind.PROTECTION:
                 for protection in rows:
                     if "ruleset" in protection.data:
@@ -143,10 +150,39 @@ def _forget_missing(ctx: StepContext, drift: list[Entry]) -> None:
                         protection.delete()
             # A missing server is the bot's absence (step 1); a missing branch protection is
             # put back in place (_fix_protections).
+        for entry in drift:
+            if entry["kind"] == ResourceKind.TEAM and entry["state"] != OK:
+                _forget_team(ctx.course, entry["key"])
+            elif entry["kind"] == ResourceKind.TEAM_GRANT and entry["state"] != OK:
+                # Given again by the sync's team handler (_restore_teams): one absolute PUT.
+                ExternalResource.objects.filter(
+                    course=ctx.course,
+                    provider=GITHUB,
+                    kind=ResourceKind.TEAM_GRANT,
+                    key=entry["key"],
+                ).delete()
     for name in forgotten_rulesets:
         # The semester's ruleset id is remembered (provisioning.handlers.github): forget it, so
         # that the protection step looks for the ruleset again and makes it if it is gone.
         limit_store().remember(f"github:ruleset:{ctx.github.org.lower()}:{name}", "")
+
+
+def _forget_team(course: Course, slug: str) -> None:
+    """A team gone (or another one made by hand under its name) took its grants and memberships
+    with it. The rows of organization invitations it sent stay as they are: they count against
+    GitHub's invitation limit whatever became of the team (provisioning.invitations), and the
+    invitation itself is still pending on GitHub, without the team — see the README (Repair)."""
+    ExternalResource.objects.filter(
+        course=course, provider=GITHUB, kind=ResourceKind.TEAM, key=slug
+    ).delete()
+    for row in ExternalResource.objects.filter(
+        course=course, provider=GITHUB, kind__in=(ResourceKind.TEAM_GRANT, ResourceKind.MEMBERSHIP)
+    ):
+        ours = row.data.get("team") == slug or row.key.split(":", 1)[0] == slug
+        if row.kind == ResourceKind.MEMBERSHIP:
+            ours = row.data.get("team") == slug and not row.data.get("invites")
+        if ours:
+            row.delete()
 
 
 def _drop_overwrites_of(course: Course, role_id: str) -> None:
@@ -180,12 +216,26 @@ def _restore_staff_access(ctx: StepContext) -> None:
     made anew, since Discord deleted it with its channel — the link sheet must not hand out a
     dead link. The sync's own handlers: they pass over what is confirmed and current without a
     call."""
-    if not Operation.objects.filter(course=ctx.course, kind=Operation.Kind.SYNC_MEMBERS).exists():
+    if not _synced(ctx):
         return
     ctx.heartbeat()
     sync_staff_role(ctx)
     ctx.heartbeat()
     sync_invite_links(ctx)
+
+
+def _synced(ctx: StepContext) -> bool:
+    return Operation.objects.filter(course=ctx.course, kind=Operation.Kind.SYNC_MEMBERS).exists()
+
+
+def _restore_teams(ctx: StepContext) -> None:
+    """The sync's team handler, after the repositories' fixes (a grant is addressed by the
+    repository's name): it makes the teams and grants that are unrecorded and passes over the
+    rest without a call."""
+    if not _synced(ctx):
+        return
+    ctx.heartbeat()
+    sync_github_teams(ctx)
 
 
 # -- changed: fix in place ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.db import transaction
 from courses.models import Course, CourseMember
 from integrations.github.client import GitHubClient
 from provisioning import resources, runner
+from provisioning.context import github_client
 from provisioning.models import ExternalResource, Operation
 from provisioning.operations import (
     OperationBusyError,
@@ -331,8 +332,8 @@ def test_a_synced_roster_keeps_its_staff_access_through_a_repair(
     platforms, provision, on_commit, settings
 ):
     """The staff role (verify checks it) is made again with its overwrite in every channel, a
-    channel made again gets it, and a repository made again is granted to its team anew by the
-    next roster sync."""
+    channel made again gets it and new invite links, and a repository made again is granted to
+    its teams anew by the repair."""
     settings.GITHUB_WRITE_BUDGET = "100000/60"
     platforms.add_servers(1)
     lab = provision(name="Networks", type="LABORATORY", groups=("Alpha",))
@@ -353,11 +354,15 @@ def test_a_synced_roster_keeps_its_staff_access_through_a_repair(
     control.delete_repo(f"{ORG}/{repo.key}")
     with on_commit():
         course_verify(course=lab)
+    # Discord deleted the channel's invite links with it; the teams' grants went with the
+    # repository.
     assert _drift(lab) == {
         ("channel", channel.key, "missing"),
         ("repository", repo.key, "missing"),
         ("protection", repo.key, "missing"),
-    }
+        ("invite", "group-1", "missing"),
+        ("invite", "staff", "missing"),
+    } | {("team_grant", grant.key, "missing") for grant in grants}
 
     with on_commit():
         course_repair(course=lab)
@@ -374,16 +379,21 @@ def test_a_synced_roster_keeps_its_staff_access_through_a_repair(
     group_role = _resource(lab, "role", "group-1").external_id
     assert group_role in {str(role) for role in joined.get("roles", [])}
     assert not drift_report_latest(course=lab).drifted
-    assert not grants.exists()  # forgotten with their repository: the next sync grants again
-    with on_commit():
-        members_sync(course=lab)
-    assert grants.exists()
+    assert grants.count() == 2  # given again on the repository made again
+    github = github_client()
+    for grant in grants:
+        permission = github.get_team_repo_permission(grant.data["team"], repo.key)
+        assert permission == grant.data["permission"]
 
     # The staff role itself deleted: made again, its new id in every channel.
     control.delete_role(lab.discord_guild_id, staff.external_id)
     with on_commit():
         course_verify(course=lab)
-    assert _drift(lab) == {("role", "staff", "missing"), ("channel", channel.key, "changed")}
+    assert _drift(lab) == {
+        ("role", "staff", "missing"),
+        ("channel", channel.key, "changed"),
+        ("invite", "staff", "changed"),  # the link no longer gives the role: made anew
+    }
     with on_commit():
         course_repair(course=lab)
     new_staff = _resource(lab, "role", "staff").external_id

@@ -1,0 +1,156 @@
+"""Verify and repair of what a roster sync made: GitHub teams and their grants, Discord invite
+links. Memberships are not checked (people accept or leave on their own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from courses.models import Course, CourseMember
+from provisioning.context import github_client
+from provisioning.models import ExternalResource, Operation
+from provisioning.operations import course_lock_idle, operation_start
+from provisioning.people import members_sync
+from provisioning.repair import course_repair, repair_plan
+from provisioning.verify import course_verify, drift_report_latest
+
+pytestmark = pytest.mark.django_db
+
+ROSTER_KINDS = {"team", "team_grant", "invite"}
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def synced(platforms, provision, on_commit, settings) -> Course:
+    settings.GITHUB_WRITE_BUDGET = "100000/60"
+    platforms.add_servers(1)
+    lab = provision(name="Networks", type="LABORATORY", groups=("Alpha", "Beta"))
+    CourseMember.objects.create(
+        course=lab, role=CourseMember.Role.INSTRUCTOR, name="Ines", github_username="ines-prof"
+    )
+    CourseMember.objects.create(
+        course=lab, role=CourseMember.Role.TA, name="Tara", email="tara@uni.example"
+    )
+    with on_commit():
+        members_sync(course=lab)
+    lab.refresh_from_db()
+    assert lab.status == Course.Status.COMPLETED
+    return lab
+
+
+def _rows(course: Course, kind: str) -> list[ExternalResource]:
+    return list(ExternalResource.objects.filter(course=course, kind=kind).order_by("key"))
+
+
+def _report(course: Course) -> list[dict[str, Any]]:
+    report = drift_report_latest(course=course)
+    assert report is not None
+    return report.resources
+
+
+def _drift(course: Course) -> set[tuple[str, str, str]]:
+    return {(r["kind"], r["key"], r["state"]) for r in _report(course) if r["state"] != "ok"}
+
+
+def _writes(calls: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(c["method"], c["path"]) for c in calls if c["method"] != "GET"]
+
+
+def test_an_untouched_synced_course_verifies_its_teams_grants_and_links_with_one_read_each(
+    synced, platforms, on_commit
+):
+    teams, grants = _rows(synced, "team"), _rows(synced, "team_grant")
+    invites = _rows(synced, "invite")
+    assert (len(teams), len(grants), len(invites)) == (3, 4, 3)
+    control = platforms.control
+    seen = len(control.requests())
+    with on_commit():
+        course_verify(course=synced)
+    calls = control.requests(since=seen)
+    assert {c["method"] for c in calls} == {"GET"}
+    discord = [c for c in calls if c["provider"] == "discord"]
+    github = [c for c in calls if c["provider"] == "github"]
+    # server, channels, roles, and one listing for every invite link.
+    assert len(discord) == 3 + 1
+    # per repository its own read and its protection's; one per team, one per grant.
+    assert len(github) == 2 * 2 + len(teams) + len(grants)
+    checked = {(r["kind"], r["key"]): r["state"] for r in _report(synced)}
+    expected = {(row.kind, row.key) for row in teams + grants + invites}
+    assert {key: checked[key] for key in expected} == dict.fromkeys(expected, "ok")
+    assert "membership" not in {kind for kind, _ in checked}
+    assert not drift_report_latest(course=synced).drifted
+
+
+def test_teams_grants_and_links_changed_by_hand_are_reported_and_repaired(
+    synced, platforms, on_commit, sandbox
+):
+    github = github_client()
+    staff = next(t for t in _rows(synced, "team") if t.data["purpose"] == "staff")
+    group2 = next(t for t in _rows(synced, "team") if t.data["purpose"] == "group-2")
+    staff_grants = {g.key for g in _rows(synced, "team_grant") if g.data["team"] == staff.key}
+    loosened = next(g for g in _rows(synced, "team_grant") if g.data["team"] == group2.key)
+    link = next(i for i in _rows(synced, "invite") if i.key == "group-2")
+    memberships = ExternalResource.objects.filter(course=synced, kind="membership")
+    kept = set(memberships.filter(data__invites=True).values_list("id", flat=True))
+    assert kept  # the staff's: organization invitations the staff team sent
+    # A staff member already in the organization (no invitation): a membership of the team.
+    member = memberships.first()
+    member.pk, member.key = None, f"member-in-org:{staff.key}"
+    member.data = {**member.data, "invites": False, "state": "active"}
+    member.save()
+
+    assert github.delete_team_if_present(staff.data["slug"])
+    github.grant_team_repo(group2.data["slug"], loosened.data["repo"], permission="pull")
+    # Staff delete the link in Discord's app (no route for the bot's client): in the sandbox.
+    fake = sandbox.sandbox.platforms["discord"]
+    with sandbox.sandbox.lock:
+        del fake.state.guilds[synced.discord_guild_id].invites[link.external_id]
+
+    with on_commit():
+        course_verify(course=synced)
+    assert _drift(synced) == {
+        ("team", staff.key, "missing"),
+        ("team_grant", loosened.key, "changed"),
+        ("invite", link.key, "missing"),
+    } | {("team_grant", key, "missing") for key in staff_grants}
+    changed = next(r for r in _report(synced) if r["key"] == loosened.key)
+    assert changed["differences"] == {"permission": {"expected": "push", "actual": "pull"}}
+    plan = repair_plan(course=synced)["changes"]
+    assert any(f"GitHub team {staff.key}" in line for line in plan)
+
+    with on_commit():
+        course_repair(course=synced)
+    assert not drift_report_latest(course=synced).drifted
+    with on_commit():
+        course_verify(course=synced)
+    assert _drift(synced) == set()
+    assert github.get_team(staff.data["slug"]) is not None
+    for grant in _rows(synced, "team_grant"):
+        assert (
+            github.get_team_repo_permission(grant.data["team"], grant.data["repo"])
+            == (grant.data["permission"])
+        )
+    new_link = _rows(synced, "invite")
+    assert link.external_id not in {i.external_id for i in new_link}
+    joined = platforms.control.accept_discord_invite(
+        next(i for i in new_link if i.key == "group-2").external_id, "late-student"
+    )
+    assert joined  # the new link works
+    # The invitation ledger keeps its rows whatever became of the team; the rest went with it.
+    assert set(memberships.values_list("id", flat=True)) == kept
+
+    # Repaired: a repair forced again writes nothing.
+    control = platforms.control
+    seen = len(control.requests())
+    with on_commit(), transaction.atomic():
+        locked = course_lock_idle(course=synced)
+        forced = operation_start(course=locked, kind=Operation.Kind.REPAIR)
+    forced.refresh_from_db()
+    assert forced.status == "COMPLETED"
+    assert _writes(control.requests(since=seen)) == []
