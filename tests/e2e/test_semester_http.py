@@ -88,8 +88,10 @@ def test_a_laboratorys_semester_over_http(api_server, worker, platforms, sandbox
     _start(api_server, "POST", f"/courses/{course_id}/verify")
     _idle(api_server, course_id)
     drift = api_server.call("GET", f"/courses/{course_id}/drift").json()
-    assert [(r["kind"], r["state"]) for r in drift["resources"] if r["state"] != "ok"] == [
-        ("channel", "missing")
+    # The channel, and the group's invite link Discord deleted with it.
+    assert sorted((r["kind"], r["state"]) for r in drift["resources"] if r["state"] != "ok") == [
+        ("channel", "missing"),
+        ("invite", "missing"),
     ]
     _start(api_server, "POST", f"/courses/{course_id}/repair")
     assert _idle(api_server, course_id)["status"] == "COMPLETED", worker.tail()
