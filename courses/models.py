@@ -117,6 +117,16 @@ class Course(models.Model):
                 name="course_unique_org_slug",
             ),
         ]
+        indexes = [
+            # The clash check of every create looks for the semester's courses made without a
+            # slug (courses.services._name_clash): almost none, so a tiny index instead of reading
+            # every live course (what the query planner did without one).
+            models.Index(
+                fields=["semester", "github_org"],
+                condition=models.Q(slug="") & models.Q(deleted_at__isnull=True),
+                name="course_unnamed_by_semester",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.semester})"

@@ -205,22 +205,22 @@ def _name_clash(
     ``a/2026-fall-x`` and ``b/2026-fall-x`` are different repositories.
     """
     wanted: set[str] = set()
-    owners = Q(slug="", semester=semester)  # "": made without us, named on the fly
+    # One query: the course of the same name and semester, and the few courses that could own
+    # one of the wanted repositories: a flat OR whose every arm an index answers (the unique
+    # (name, semester) and (org, slug) ones, and the unnamed courses' own), so that the planner
+    # reads those few rows, not every live course. A torn-down course owns nothing: its name is
+    # free again (repositories it archived instead of deleting are refused on GitHub by the
+    # marker, with what to do, like any stranger's).
+    arms = Q(name=name, semester=semester)
+    arms |= Q(slug="", semester=semester, github_org=org)  # "": made without us, named on the fly
     if name_slug(name):  # else named after its own id: nobody else's
         slug = course_slug(name=name, semester=semester, course_id=uuid.uuid4())
         numbers = [g.number for g in groups]
         wanted = set(repository_names(slug=slug, type=type, group_numbers=numbers))
-        owners |= _owner_slugs(wanted)
-    # One query: the course of the same name and semester, and the few courses that could own
-    # one of the wanted repositories (found by slug through the unique (org, slug) index, not
-    # by reading the whole semester). A torn-down course owns nothing: its name is free again
-    # (repositories it archived instead of deleting are refused on GitHub by the marker, with
-    # what to do, like any stranger's).
+        arms |= _owner_slugs(wanted, org=org)
     # Newest first, sorted here: the few rows found cost less to sort than ORDER BY to compile.
     candidates = sorted(
-        Course.objects.filter(deleted_at__isnull=True)
-        .filter(Q(name=name, semester=semester) | Q(owners, github_org=org))
-        .prefetch_related("lab_groups"),
+        Course.objects.filter(arms, deleted_at__isnull=True).prefetch_related("lab_groups"),
         key=lambda course: course.created_at,
         reverse=True,
     )
@@ -241,10 +241,10 @@ def _name_clash(
 _GROUP_SUFFIX = re.compile(r"-group-\d+$")
 
 
-def _owner_slugs(names: set[str]) -> Q:
-    """The slugs of the courses that would own one of ``names``: a lecture's repository is its
-    slug, a laboratory's its slug and ``-group-<n>``, both cut to GitHub's 100 characters (a cut
-    name is owned by any slug it begins)."""
+def _owner_slugs(names: set[str], *, org: str) -> Q:
+    """The courses of ``org`` whose slug would own one of ``names``: a lecture's repository is
+    its slug, a laboratory's its slug and ``-group-<n>``, both cut to GitHub's 100 characters (a
+    cut name is owned by any slug it begins)."""
     exact: set[str] = set()
     cut: list[str] = []
     for repository in names:
@@ -257,9 +257,9 @@ def _owner_slugs(names: set[str]) -> Q:
             else:
                 cut.append(base)
     # Only the conditions needed: each term costs the ORM to build and compile on every create.
-    slugs = Q(slug__in=sorted(exact))
+    slugs = Q(slug__in=sorted(exact), github_org=org)
     for base in sorted(set(cut)):
-        slugs |= Q(slug__startswith=base)
+        slugs |= Q(slug__startswith=base, github_org=org)
     return slugs
 
 

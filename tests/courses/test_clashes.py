@@ -11,6 +11,8 @@ import uuid
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from api.services import api_key_create
@@ -228,3 +230,36 @@ def test_the_handler_creates_the_repository_the_check_compared(platforms, provis
 
     assert course.status == "COMPLETED", list(course.steps.values_list("last_error", flat=True))
     assert f"{ORG}/2026-fall-bian-cheng-dao-lun" in platforms.state()["github"]["repos"]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="a PostgreSQL query plan; CI runs this on PostgreSQL",
+)
+def test_the_clash_check_reads_only_the_few_rows_it_may_clash_with():
+    """Every create runs it: reading every live course of the semester (what the planner did when
+    one OR arm had no index) costs more with each course created at semester start."""
+    Course.objects.bulk_create(
+        Course(name=f"Other {n}", semester="2026-fall", slug=f"2026-fall-other-{n}", type="LECTURE")
+        for n in range(400)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE courses_course")
+    with CaptureQueriesContext(connection) as queries:
+        services.course_check(
+            name="Networks",
+            semester="2026-fall",
+            type="LABORATORY",
+            lab_groups=[LabGroupInput(name="Monday", number=1)],
+        )
+    (clash_query,) = [q["sql"] for q in queries.captured_queries if "courses_course" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a big table
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + clash_query)
+        ((plan,),) = cursor.fetchone()
+
+    def rows_read(node: dict) -> int:
+        own = node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+        return own + sum(rows_read(child) for child in node.get("Plans", []))
+
+    assert rows_read(plan["Plan"]) == 0, plan
