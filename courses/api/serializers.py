@@ -157,6 +157,38 @@ class CourseSerializer(serializers.ModelSerializer):
         """The organization in effect: the course's own, or GITHUB_ORG."""
         return course.github_org or settings.GITHUB_ORG
 
+    def to_representation(self, instance: Course) -> dict[str, Any]:
+        """The fields above, written out: what DRF's generic walk gives (tested equal), without
+        building and copying the thirteen field objects for every course (half of what serializing
+        a course cost, on every create, retrieve and list page). The fields stay declared for the
+        schema and as the reference the test compares with."""
+        course = instance
+        return {
+            "id": str(course.id),
+            "name": course.name,
+            "semester": course.semester,
+            "type": course.type,
+            "labGroups": [
+                {"name": group.name, "number": group.number} for group in course.lab_groups.all()
+            ],
+            "status": course.status,
+            "priority": course.priority,
+            "discordGuildId": course.discord_guild_id or None,
+            "githubOrg": course.github_org or settings.GITHUB_ORG,
+            "createdAt": _datetime_json(course.created_at),
+            "updatedAt": _datetime_json(course.updated_at),
+            "deletedAt": _datetime_json(course.deleted_at),
+            "archivedAt": _datetime_json(course.archived_at),
+        }
+
+
+_DATETIME = serializers.DateTimeField(read_only=True)
+
+
+def _datetime_json(value: Any) -> str | None:
+    """A date and time as every DateTimeField of the API writes it (ISO 8601, in TIME_ZONE)."""
+    return None if value is None else _DATETIME.to_representation(value)
+
 
 class StepStatusSerializer(serializers.Serializer):
     """One row of ``provisioning.selectors.course_status`` (documentation only)."""
