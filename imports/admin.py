@@ -92,6 +92,7 @@ class ImportAdmin(ReadOnlyAdmin):
         "summary",
         "estimate",
         ("created_at", "finished_at"),
+        "interrupted",
     )
     inlines = [ImportRowInline]
     status_badge = badge_column("status", description="status")
@@ -104,6 +105,16 @@ class ImportAdmin(ReadOnlyAdmin):
             f"{record.plan.get('serversAvailable', 0)} available"
         ),
         description="plan",
+    )
+    interrupted = column(
+        lambda record: (
+            f"Interrupted ({record.interrupted_at:%Y-%m-%d %H:%M}): the process creating its "
+            "courses stopped; the rows not listed below were not created — import the file "
+            "again to create them (the courses created are reported as existing)."
+            if record.interrupted_at
+            else "-"
+        ),
+        description="interrupted",
     )
     created = time_column("created_at", description="created")
     finished = time_column("finished_at", description="finished")

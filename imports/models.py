@@ -19,7 +19,8 @@ class Import(models.Model):
         # Every course created by the import reached COMPLETED.
         COMPLETED = "COMPLETED", "Completed"
         # Every course created by the import ended, at least one FAILED (retry it: the import
-        # follows its courses and turns COMPLETED once they all are).
+        # follows its courses and turns COMPLETED once they all are); or the import was
+        # interrupted (``interrupted_at``): rows after the last recorded one were never created.
         FAILED = "FAILED", "Failed"
         # Nothing was created: no valid row, or --all-or-nothing with a bad row.
         REJECTED = "REJECTED", "Rejected"
@@ -54,6 +55,9 @@ class Import(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the import was found APPLYING with its process gone (a crash, a restart, a request cut
+    # by the server's timeout): see imports.services.imports_interrupted_mark.
+    interrupted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -80,6 +84,8 @@ class ImportRow(models.Model):
     course = models.ForeignKey(
         Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_rows"
     )
+    # The apply's progress: an import APPLYING whose newest row is old lost its process.
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["import_run", "line"]

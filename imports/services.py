@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from courses.models import Course
@@ -43,6 +44,11 @@ logger = logging.getLogger(__name__)
 
 # The services' field names, as the file spells its columns.
 FILE_FIELDS = {"lab_groups": "groups", "discord_guild_id": "discordGuildId"}
+
+# An apply records a row every few milliseconds (each course in its own transaction) or, all or
+# nothing, commits every row at once after a few minutes at most (3,000 creates): an import still
+# APPLYING with nothing recorded for this long lost the process that applied it.
+APPLY_STALL = timedelta(minutes=10)
 
 
 @dataclass
@@ -278,13 +284,14 @@ def import_apply(
         created = _apply_all_or_nothing(record, plan, creator)
     else:
         created = _apply_each(record, plan, creator)
+    # Only from APPLYING: an apply stalled long enough to be taken for dead was marked
+    # interrupted (imports_interrupted_mark), and that stands.
+    applying = Import.objects.filter(id=record.id, status=Import.Status.APPLYING)
     if not created:
-        Import.objects.filter(id=record.id).update(
-            status=Import.Status.REJECTED, finished_at=timezone.now()
-        )
+        applying.update(status=Import.Status.REJECTED, finished_at=timezone.now())
     else:
         # Until now a course finishing early (inline runs) could not finish the import.
-        Import.objects.filter(id=record.id).update(status=Import.Status.PROVISIONING)
+        applying.update(status=Import.Status.PROVISIONING)
         import_refresh(import_id=record.id)
     record.refresh_from_db()
     return record
@@ -393,6 +400,9 @@ def import_refresh(*, import_id: uuid.UUID | str) -> Import | None:
     releases the course, see imports.receivers).
     """
     record = Import.objects.filter(id=import_id).first()
+    if record is not None and record.status == Import.Status.APPLYING:
+        imports_interrupted_mark(import_id=record.id)  # seen first here, before any sweep
+        record.refresh_from_db()
     if record is None or record.status not in (Import.Status.PROVISIONING, Import.Status.FAILED):
         return record
     courses = Course.objects.filter(import_rows__import_run=record).annotate(
@@ -410,7 +420,9 @@ def import_refresh(*, import_id: uuid.UUID | str) -> Import | None:
     if running:
         target = Import.Status.PROVISIONING
     else:
-        target = Import.Status.FAILED if failed else Import.Status.COMPLETED
+        # Interrupted: some rows were never created, whatever became of the others.
+        bad = failed or record.interrupted_at is not None
+        target = Import.Status.FAILED if bad else Import.Status.COMPLETED
     if target == record.status:
         return record
     finished_at = None if target == Import.Status.PROVISIONING else timezone.now()
@@ -421,6 +433,57 @@ def import_refresh(*, import_id: uuid.UUID | str) -> Import | None:
         _emit_completed(record, target, completed=completed, failed=failed)
     record.status, record.finished_at = target, finished_at
     return record
+
+
+def imports_interrupted_mark(
+    *, import_id: uuid.UUID | None = None, now: datetime | None = None
+) -> list[uuid.UUID]:
+    """Mark the imports whose applying process is gone; return their ids.
+
+    An import is applied by one request or command, row after row; a crash, a restart or a
+    request cut by the server's timeout leaves it APPLYING for ever, with the courses of the rows
+    before it created (each committed with its row) and the rest never made. One APPLYING with
+    nothing recorded for ``APPLY_STALL`` is taken for dead: ``interrupted_at`` is set, and it
+    follows the courses it did create (PROVISIONING, then FAILED once they ended: the rows not
+    reached are missing), or, having created none (an all-or-nothing apply rolls back whole),
+    ends FAILED at once, with ``import.completed``. The missing rows are not resumed — the file
+    is not kept —: importing the file again creates them, its created courses being clashes.
+
+    Run by the recovery sweep (``provisioning.signals.recovery_swept``) and on reading an import
+    that is APPLYING (``import_refresh``); ``import_id``: that one import only.
+    """
+    now = now or timezone.now()
+    cutoff = now - APPLY_STALL
+    stalled = (
+        Import.objects.filter(status=Import.Status.APPLYING, created_at__lt=cutoff)
+        .annotate(last_row=Max("rows__created_at"))
+        .filter(Q(last_row__isnull=True) | Q(last_row__lt=cutoff))
+    )
+    if import_id is not None:
+        stalled = stalled.filter(id=import_id)
+    marked = []
+    for record in stalled:
+        created = record.rows.filter(outcome=ImportRow.Outcome.CREATED).exists()
+        status = Import.Status.PROVISIONING if created else Import.Status.FAILED
+        finished_at = None if created else now
+        # A compare-and-set: two sweeps, or a sweep and a reader, mark it once.
+        changed = Import.objects.filter(id=record.id, status=Import.Status.APPLYING).update(
+            status=status, interrupted_at=now, finished_at=finished_at
+        )
+        if not changed:
+            continue
+        logger.warning(
+            "import %s was interrupted while creating its courses (%s)",
+            record.id,
+            "its created courses go on" if created else "none was created",
+        )
+        marked.append(record.id)
+        record.status, record.interrupted_at, record.finished_at = status, now, finished_at
+        if created:
+            import_refresh(import_id=record.id)  # its courses may all have ended already
+        else:
+            _emit_completed(record, status, completed=0, failed=0)
+    return marked
 
 
 def _emit_completed(record: Import, status: str, *, completed: int, failed: int) -> None:
@@ -436,6 +499,8 @@ def _emit_completed(record: Import, status: str, *, completed: int, failed: int)
             "coursesCompleted": completed,
             "coursesFailed": failed,
             "rowsInvalid": counts.get(ImportRow.Outcome.INVALID, 0),
+            # Its process stopped part way: rows after the last recorded one were not created.
+            "interrupted": record.interrupted_at is not None,
         },
         api_key=record.created_by_key,
     )

@@ -27,7 +27,9 @@ from audit.models import SystemEvent
 from audit.services import system_event_record
 from courses.models import Course
 from provisioning.models import JobExecution
+from provisioning.people import invitations_due, roster_syncs_due
 from provisioning.services import provisioning_send
+from provisioning.signals import recovery_swept
 
 
 def _dead() -> Q:
@@ -50,6 +52,21 @@ def stalled_courses() -> list[tuple[uuid.UUID, str]]:
         .filter(_dead() | _forgotten())
         .values_list("id", "priority")
     )
+
+
+def recovery_sweep() -> int:
+    """One recovery sweep, as beat's task and the embedded sweeper run it; return the number of
+    courses re-enqueued.
+
+    Stalled courses are re-enqueued; the roster syncs now due start (members whose invitation
+    waited for the budget, rosters changed while their course was busy); then ``recovery_swept``
+    lets the apps above recover their own (imports whose applying process died).
+    """
+    recovered = len(courses_recover())
+    invitations_due()
+    roster_syncs_due()
+    recovery_swept.send(sender=Course)
+    return recovered
 
 
 def courses_recover() -> list[uuid.UUID]:

@@ -1,6 +1,6 @@
 """The recovery sweep in the web process, for the embedded default (no broker, so no beat).
 
-A daemon thread runs ``courses_recover`` every ``PROVISIONING_RECOVERY_INTERVAL_SECONDS``, as
+A daemon thread runs ``recovery_sweep`` every ``PROVISIONING_RECOVERY_INTERVAL_SECONDS``, as
 beat does with a broker: it finishes what a previous web process left when it exited mid-run, and
 anything whose background job died. Several web processes may each sweep: the sweep claims each
 course with a compare-and-set, so a course is re-submitted once.
@@ -20,8 +20,7 @@ from django.conf import settings
 from django.db import connections
 
 from config.celery import BACKGROUND, execution_mode
-from provisioning.people import invitations_due, roster_syncs_due
-from provisioning.recovery import courses_recover
+from provisioning.recovery import recovery_sweep
 from provisioning.schedule import courses_verify_due
 
 logger = logging.getLogger(__name__)
@@ -41,10 +40,7 @@ def sweeper_start() -> bool:
 def sweep_once() -> int:
     """One sweep; never raises (a failing sweep must not end the thread)."""
     try:
-        recovered = len(courses_recover())
-        invitations_due()  # members waiting for the invitation budget whose wait is over
-        roster_syncs_due()  # rosters changed while their course was busy
-        return recovered
+        return recovery_sweep()
     except Exception:
         logger.exception("recovery sweep failed")
         return 0

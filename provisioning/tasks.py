@@ -10,8 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from provisioning.people import invitations_due, roster_syncs_due
-from provisioning.recovery import courses_recover
+from provisioning.recovery import recovery_sweep
 from provisioning.runner import run_course
 from provisioning.schedule import courses_verify_due
 
@@ -44,10 +43,7 @@ def recover_stalled_courses() -> int:
     """Periodic (beat): re-enqueue courses whose run died or whose message was lost, and start
     the roster syncs whose waiting invitations may now be sent or whose roster changed while
     the course was busy."""
-    recovered = len(courses_recover())
-    invitations_due()
-    roster_syncs_due()
-    return recovered
+    return recovery_sweep()
 
 
 @shared_task

@@ -104,6 +104,14 @@ class ImportSerializer(serializers.ModelSerializer):
     allOrNothing = serializers.BooleanField(source="all_or_nothing", read_only=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
     finishedAt = serializers.DateTimeField(source="finished_at", read_only=True, allow_null=True)
+    interruptedAt = serializers.DateTimeField(
+        source="interrupted_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When the import was found stopped part way (its process crashed or was cut "
+        "off while creating its courses): rows after the last one listed were not created, and "
+        "the import ends FAILED. Import the file again to create them.",
+    )
     counts = serializers.SerializerMethodField()
 
     class Meta:
@@ -118,6 +126,7 @@ class ImportSerializer(serializers.ModelSerializer):
             "counts",
             "createdAt",
             "finishedAt",
+            "interruptedAt",
         ]
         read_only_fields = fields
 

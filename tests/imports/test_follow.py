@@ -7,27 +7,10 @@ import pytest
 from imports.models import Import
 from imports.services import import_apply, import_refresh
 from provisioning.services import provisioning_retry
-from webhooks.services import webhook_event_emit
 
 pytestmark = pytest.mark.django_db
 
 CSV = "name,semester,type,groups\nAlgorithms,2026-fall,lecture,\nNetworks,2026-fall,lecture,\n"
-
-
-@pytest.fixture
-def emitted(monkeypatch) -> list[dict]:
-    """The import.completed events emitted (the webhooks app's own events go on as usual)."""
-    calls: list[dict] = []
-    emit = webhook_event_emit
-
-    def record(**kwargs):
-        if kwargs["type"] == "import.completed":
-            calls.append(kwargs)
-            return None
-        return emit(**kwargs)
-
-    monkeypatch.setattr("webhooks.services.webhook_event_emit", record)
-    return calls
 
 
 def test_the_last_course_ending_completes_the_import_once(

@@ -245,7 +245,7 @@ def test_the_sweeper_thread_runs_only_in_background_mode(settings, monkeypatch):
     settings.PROVISIONING_EXECUTION = BACKGROUND
     settings.PROVISIONING_RECOVERY_INTERVAL_SECONDS = 3600
     sweeps = threading.Event()
-    monkeypatch.setattr("provisioning.sweeper.courses_recover", lambda: sweeps.set() or [])
+    monkeypatch.setattr("provisioning.sweeper.recovery_sweep", lambda: sweeps.set() or 0)
     monkeypatch.setattr("provisioning.sweeper._started", threading.Event())
 
     assert sweeper_start() is True
