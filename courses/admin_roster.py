@@ -41,7 +41,12 @@ from courses.roster import (
     roster_sync,
     roster_unsynced,
 )
-from courses.roster_files import RosterFileError, roster_format_guess, roster_parse
+from courses.roster_files import (
+    RosterFileError,
+    roster_file_read,
+    roster_format_guess,
+    roster_parse,
+)
 from provisioning.models import Operation
 from provisioning.services import CourseBusyError
 
@@ -116,7 +121,12 @@ class RosterUploadForm(forms.Form):
         cleaned = self.cleaned_data
         upload = cleaned.get("file")
         cleaned["filename"] = upload.name if upload is not None else ""
-        raw: bytes | str = upload.read() if upload is not None else cleaned.get("content") or ""
+        try:
+            raw: bytes | str = (
+                roster_file_read(upload) if upload is not None else cleaned.get("content") or ""
+            )
+        except RosterFileError as exc:
+            raise forms.ValidationError(str(exc)) from None
         if not raw.strip():
             raise forms.ValidationError("Choose a file, or paste its content.")
         try:

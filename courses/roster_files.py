@@ -12,10 +12,14 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 COLUMNS = ("name", "email", "github", "role", "group")
 MAX_ROWS = 3000
+# 3,000 members take about 300 KB: a larger file is not a roster, and is refused before it is read
+# whole (its rows would be counted only once all were parsed). Through the API the body cap
+# (API_MAX_BODY_BYTES) comes first.
+MAX_BYTES = 512 * 1024
 # What a spreadsheet opens as a formula when a cell starts with it (CSV injection). Exported cells
 # are never quoted away from it: the roster's rules refuse such names and emails at the import,
 # so the export is safe to open and still reads back as it was.
@@ -56,9 +60,28 @@ def roster_format_guess(*, content: str | bytes, filename: str = "") -> str:
     return "csv"
 
 
+def roster_file_read(stream: IO[bytes]) -> bytes:
+    """The bytes of an uploaded or opened file (or standard input), reading no more than
+    ``MAX_BYTES`` and one: ``RosterFileError`` past it."""
+    data = stream.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise RosterFileError(_too_large())
+    return data
+
+
+def _too_large() -> str:
+    return (
+        f"The file is larger than {MAX_BYTES // 1024} KiB, more than a roster of {MAX_ROWS:,} "
+        "members: check that it is the right file, or split it."
+    )
+
+
 def roster_parse(*, content: str | bytes, format: str = "csv") -> list[RosterRow]:
     """The members of ``content`` (``format``: ``csv`` or ``json``); bytes are read as UTF-8,
     with or without a byte order mark. ``RosterFileError`` when the file cannot be read."""
+    size = len(content) if isinstance(content, bytes) else len(content.encode("utf-8", "replace"))
+    if size > MAX_BYTES:
+        raise RosterFileError(_too_large())
     text = _text(content)
     rows = _parse_json(text) if format == "json" else _parse_csv(text)
     if not rows:

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from courses.models import Course
+from imports.parsing import ImportFileError, import_file_read
 
 
 class ImportUploadForm(forms.Form):
@@ -33,9 +34,9 @@ class ImportUploadForm(forms.Form):
         upload = cleaned.get("file")
         if upload is not None:
             try:
-                cleaned["content"] = upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise forms.ValidationError("The file is not UTF-8 text.") from None
+                cleaned["content"] = import_file_read(upload)
+            except ImportFileError as exc:
+                raise forms.ValidationError(str(exc)) from None
             cleaned["filename"] = upload.name
         else:
             cleaned["filename"] = ""

@@ -10,11 +10,14 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 COLUMNS = ("name", "semester", "type", "groups", "discordGuildId")
 REQUIRED = ("name", "semester", "type")
 MAX_ROWS = 2000
+# 2,000 courses take about 100 KB: a larger file is not an import, and is refused before it is
+# read whole. Through the API the body cap (API_MAX_BODY_BYTES) comes first.
+MAX_BYTES = 512 * 1024
 
 
 class ImportFileError(ValueError):
@@ -34,9 +37,30 @@ class RowInput:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
+def import_file_read(stream: IO[bytes]) -> str:
+    """The text of an uploaded or opened file (or standard input): UTF-8, with or without a
+    byte order mark, reading no more than ``MAX_BYTES`` and one (``ImportFileError`` past it)."""
+    data = stream.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ImportFileError(_too_large())
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFileError("The file is not UTF-8 text.") from None
+
+
+def _too_large() -> str:
+    return (
+        f"The file is larger than {MAX_BYTES // 1024} KiB, more than an import of {MAX_ROWS:,} "
+        "courses: check that it is the right file, or split it."
+    )
+
+
 def import_file_parse(*, content: str, format: str) -> list[RowInput]:
     """The rows of ``content`` (``format``: ``csv`` or ``json``), numbered as the file's lines
     (CSV: the header is line 1) or, in JSON, as the list's items from 1."""
+    if len(content.encode("utf-8", "replace")) > MAX_BYTES:
+        raise ImportFileError(_too_large())
     rows = _parse_json(content) if format == "json" else _parse_csv(content)
     if not rows:
         raise ImportFileError("The file holds no course.")

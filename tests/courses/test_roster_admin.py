@@ -130,6 +130,14 @@ def test_an_unreadable_file_is_a_form_error(staff_client, course):
     assert "Choose a file" in text(page)
 
 
+def test_a_file_larger_than_any_roster_is_refused_unread(staff_client, course):
+    too_large = data.HEADER + "\n" + "Ann,ann@example.edu,ann,,1\n" * 20_000  # ~540 KB
+    file = SimpleUploadedFile("roster.csv", too_large.encode(), content_type="text/csv")
+    page = staff_client.post(url("roster", course), {"file": file})
+    assert page.status_code == 200 and "larger than 512 KiB" in text(page)
+    assert not course.members.exists()
+
+
 def test_viewers_see_the_roster_but_cannot_change_it(viewer_client, course):
     page = viewer_client.get(url("roster", course))
     assert page.status_code == 200

@@ -50,6 +50,20 @@ def test_dry_run_of_the_bad_file_prints_every_bad_line_and_exits_1(course, tmp_p
     assert not CourseMember.objects.exists()
 
 
+def test_a_file_larger_than_any_roster_is_refused_unread(course, tmp_path, monkeypatch):
+    path = tmp_path / "roster.csv"
+    path.write_text(data.HEADER + "\n" + "Ann,ann@example.edu,ann,,1\n" * 20_000)
+    with pytest.raises(CommandError, match="larger than 512 KiB"):
+        run("import", str(course.id), str(path))
+    # Standard input too, read no further than the cap and one byte.
+    stdin = io.BytesIO(path.read_bytes())
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(stdin))
+    with pytest.raises(CommandError, match="larger than 512 KiB"):
+        run("import", str(course.id), "-")
+    assert stdin.tell() == 512 * 1024 + 1
+    assert not course.members.exists()
+
+
 def test_import_of_the_bad_file_imports_no_one(course, tmp_path):
     path = tmp_path / "roster.csv"
     path.write_text(data.bad_csv())

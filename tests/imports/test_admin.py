@@ -76,6 +76,14 @@ def test_an_unreadable_file_is_a_form_error(importer):
     assert "Choose a file" in page.content.decode()
 
 
+def test_a_file_larger_than_any_import_is_refused_unread(importer):
+    too_large = "name,semester,type,groups\n" + "Algorithms,2026-fall,lecture,\n" * 20_000
+    file = SimpleUploadedFile("semester.csv", too_large.encode(), content_type="text/csv")
+    page = importer.post(UPLOAD, {"file": file, "priority": "normal"})
+    assert page.status_code == 200 and "larger than 512 KiB" in page.content.decode()
+    assert not Import.objects.exists()
+
+
 def test_staff_without_the_permission_cannot_import(staff_client):
     assert staff_client.get(UPLOAD).status_code == 403
     assert staff_client.post(UPLOAD, {"content": CSV, "priority": "normal"}).status_code == 403

@@ -91,6 +91,14 @@ def test_bad_arguments_are_usage_errors(csv_file, args, message):
         run(*args)
 
 
+def test_a_file_larger_than_any_import_is_refused_unread(tmp_path):
+    path = tmp_path / "semester.csv"
+    path.write_text("name,semester,type,groups\n" + "Algorithms,2026-fall,lecture,\n" * 20_000)
+    with pytest.raises(CommandError, match="larger than 512 KiB"):
+        run(str(path))
+    assert not Import.objects.exists()
+
+
 def test_json_file(tmp_path, platforms):
     path = tmp_path / "semester.json"
     path.write_text(

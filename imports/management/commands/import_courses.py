@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from config.celery import BACKGROUND, execution_mode
 from courses.models import Course
 from imports.models import Import
-from imports.parsing import ImportFileError, import_format_guess
+from imports.parsing import ImportFileError, import_file_read, import_format_guess
 from imports.selectors import import_counts, import_rows
 from imports.services import ImportPlan, import_apply, import_plan, import_refresh
 from provisioning.background import background_wait
@@ -82,11 +82,12 @@ class Command(BaseCommand):
             raise CommandError(f"Import {record.id} {record.status}.")
 
     def _read(self, path: str) -> tuple[str, str]:
-        if path == "-":
-            return sys.stdin.read(), ""
         try:
-            return Path(path).read_text(encoding="utf-8-sig"), Path(path).name
-        except (OSError, UnicodeDecodeError) as exc:
+            if path == "-":
+                return import_file_read(sys.stdin.buffer), ""
+            with Path(path).open("rb") as stream:
+                return import_file_read(stream), Path(path).name
+        except (OSError, ImportFileError) as exc:
             raise CommandError(f"Cannot read {path}: {exc}") from None
 
     def _settle(self, record: Import, timeout: float) -> Import:

@@ -41,7 +41,12 @@ from courses.roster import (
     roster_plan,
     roster_sync,
 )
-from courses.roster_files import RosterFileError, roster_format_guess, roster_parse
+from courses.roster_files import (
+    RosterFileError,
+    roster_file_read,
+    roster_format_guess,
+    roster_parse,
+)
 from provisioning.background import background_wait
 from provisioning.management.commands.course import _course
 from provisioning.management.commands.provision_course import _quiet_celery
@@ -223,9 +228,12 @@ class Command(BaseCommand):
 
 def _read(path: str) -> tuple[bytes, str]:
     """The file's bytes (the roster reads them: UTF-8, with or without a BOM) and its name."""
-    if path == "-":
-        return sys.stdin.buffer.read(), ""
     try:
-        return Path(path).read_bytes(), path
+        if path == "-":
+            return roster_file_read(sys.stdin.buffer), ""
+        with Path(path).open("rb") as stream:
+            return roster_file_read(stream), path
     except OSError as exc:
         raise CommandError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    except RosterFileError as exc:
+        raise CommandError(f"{path}: {exc}") from exc
