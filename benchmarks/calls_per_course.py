@@ -156,8 +156,9 @@ REPAIR_ONE_CHANNEL: Minimum = (None, 1, None, 0)
 
 def least_teardown(s: Shape) -> Minimum:
     # Channels and roles deleted, the pool server renamed back; each repository read by id and
-    # deleted; each team deleted (teardown_plan's count: memberships and grants go with it).
-    return (0, s.channels + s.roles + 1, s.repos, s.repos + s.teams)
+    # deleted; each team read by slug (its id checked) and deleted (teardown_plan's count:
+    # memberships and grants go with it).
+    return (0, s.channels + s.roles + 1, s.repos + s.teams, s.repos + s.teams)
 
 
 NONE: Minimum = (None, 0, None, 0)  # a repeat of a completed operation: no write

@@ -15,7 +15,13 @@ organization and every worker:
 - over budget, nothing is written: the caller learns when the oldest counted invitation leaves
   the window, and the member waits until then;
 - an intent left by an attempt that died before its call is counted again from the moment its
-  call is finally sent (``invitation_respend``), or waits like a new one.
+  call is finally sent (``invitation_respend``), or waits like a new one;
+- a team membership for a username already in the organization invites nobody: over budget, the
+  roster sync reads that (one read) and writes its intent uncounted (``invitation_spare``,
+  ``invitation_unspend``: ``invites`` False) instead of making the member wait for a slot they
+  would not use. Should GitHub invite them anyway (they left the organization between the read
+  and the call), the answer marks the row as inviting and it counts from its intent's time: the
+  window may then hold one more than the budget, for that rare race only.
 """
 
 from __future__ import annotations
@@ -100,17 +106,42 @@ def invitation_spend(
         counted = _counted(org=org, now=now)
         if counted.count() >= budget:
             return Spent(None, _room_again(counted, now))
-        resource = ExternalResource.objects.create(
-            course=course,
-            provider=ExternalResource.Provider.GITHUB,
-            kind=ResourceKind.MEMBERSHIP,
-            key=key,
-            member=member,
-            lab_group=lab_group,
-            state=ExternalResource.State.INTENDED,
-            data={**data, "org": org, "invites": True},
-        )
+        resource = _intent(course, key, member, lab_group, {**data, "org": org, "invites": True})
     return Spent(resource)
+
+
+def invitation_spare(
+    *,
+    course: Course,
+    key: str,
+    member: CourseMember | None,
+    lab_group: LabGroup | None,
+    data: dict[str, Any],
+) -> ExternalResource:
+    """Write the intent of a team membership that spends no invitation (``invites`` False, not
+    counted): its username was just read to be in the organization already, so GitHub sends
+    no invitation. No lock: it takes no slot. An uncounted intent is only ever one of these."""
+    org = invitation_org(course=course)
+    return _intent(course, key, member, lab_group, {**data, "org": org, "invites": False})
+
+
+def _intent(
+    course: Course,
+    key: str,
+    member: CourseMember | None,
+    lab_group: LabGroup | None,
+    data: dict[str, Any],
+) -> ExternalResource:
+    return ExternalResource.objects.create(
+        course=course,
+        provider=ExternalResource.Provider.GITHUB,
+        kind=ResourceKind.MEMBERSHIP,
+        key=key,
+        member=member,
+        lab_group=lab_group,
+        state=ExternalResource.State.INTENDED,
+        data=data,
+    )
 
 
 def invitation_respend(*, course: Course, resource: ExternalResource) -> datetime | None:
@@ -119,7 +150,9 @@ def invitation_respend(*, course: Course, resource: ExternalResource) -> datetim
 
     The ledger counts an invitation from its intent's time, GitHub from the call's: an intent a
     day old no longer counts, and one an hour old would leave our window an hour before GitHub's.
-    Its time becomes now, under the organization's lock; one no longer counted takes a new slot.
+    Its time becomes now, under the organization's lock; one no longer counted (or written
+    uncounted by :func:`invitation_spare`: the organization membership read then is not trusted
+    now) takes a new slot, and counts.
     """
     org = invitation_org(course=course)
     budget = settings.GITHUB_INVITATION_BUDGET
@@ -129,6 +162,18 @@ def invitation_respend(*, course: Course, resource: ExternalResource) -> datetim
         counted = _counted(org=org, now=now)
         if not counted.filter(id=resource.id).exists() and counted.count() >= budget:
             return _room_again(counted, now)
-        ExternalResource.objects.filter(id=resource.id).update(created_at=now)
-    resource.created_at = now
+        _restamp(resource, now, invites=True)
     return None
+
+
+def invitation_unspend(*, resource: ExternalResource) -> None:
+    """An earlier attempt's intent whose team membership is sent now, over budget, because its
+    username was just read to be in the organization: uncounted from now (``invites`` False), its
+    time now, so that should GitHub invite them anyway the invitation counts from this call."""
+    _restamp(resource, timezone.now(), invites=False)
+
+
+def _restamp(resource: ExternalResource, now: datetime, *, invites: bool) -> None:
+    data = {**resource.data, "invites": invites}
+    ExternalResource.objects.filter(id=resource.id).update(created_at=now, data=data)
+    resource.created_at, resource.data = now, data

@@ -99,8 +99,20 @@ def _change(entry: dict[str, Any]) -> str:
     if kind == ResourceKind.PROTECTION:
         return f"Repository {key}: put back its branch protection"
     if kind == ResourceKind.INVITE:
+        if entry["state"] == CHANGED:
+            # The old link still lets people in: revoked once the new one is recorded.
+            return (
+                f"Discord invite link {key}: make a new one (the link sheet shows it) and "
+                "delete the old one"
+            )
         return f"Discord invite link {key}: make a new one (the link sheet shows it)"
     if kind == ResourceKind.TEAM:
+        if entry["state"] != MISSING:
+            # Another id under its slug: a stranger's team holds the name (sync_github_teams).
+            return (
+                f"GitHub team {key}: deleted by hand and another team made under its name; "
+                "rename or delete that one on GitHub first, then ours is made again"
+            )
         return (
             f"GitHub team {key}: make it again with its grants; the next roster sync adds its "
             "people"

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from courses.models import Course
 from provisioning.handlers.archive import BEFORE
-from provisioning.handlers.teardown import maybe_made
+from provisioning.handlers.teardown import maybe_made, recorded_team_id
 from provisioning.models import (
     DiscordServer,
     ExternalResource,
@@ -67,8 +67,12 @@ def teardown_plan(*, course: Course) -> dict[str, Any]:
             elif maybe_made(resource):
                 changes.append(f"Leave {name}: its creation was never confirmed")
     for team in of(ResourceKind.TEAM):
-        if team.state == CONFIRMED and not team.data.get("adopted"):
-            changes.append(f"Delete team {team.data.get('slug') or team.key}")
+        ours = team.state == CONFIRMED and recorded_team_id(team) is not None
+        if ours and not team.data.get("adopted"):
+            # Read by slug first: one made again by someone else under the name is left.
+            changes.append(
+                f"Delete team {team.data.get('slug') or team.key} if it still has its recorded id"
+            )
             github_writes += 1
         else:
             changes.append(f"Leave team {team.data.get('slug') or team.key}")

@@ -165,6 +165,13 @@ def build_control_router(sandbox: Sandbox) -> Router:
         return Response(204)
 
     @guarded
+    def add_github_member(request: Request) -> Response:
+        from sandbox.github import people
+
+        people.add_member(github, request.params["org"], request.params["login"])
+        return Response(204)
+
+    @guarded
     def advance_github_clock(request: Request) -> Response:
         from sandbox.github import people
 
@@ -181,6 +188,7 @@ def build_control_router(sandbox: Sandbox) -> Router:
     router.add("POST", "/discord/invites/{code}/accept", accept_discord_invite)
     router.add("POST", "/github/orgs/{org}/accept", accept_github_invitation)
     router.add("PUT", "/github/orgs/{org}/blocked/{login}", block_github_org)
+    router.add("PUT", "/github/orgs/{org}/members/{login}", add_github_member)
     router.add("POST", "/github/clock", advance_github_clock)
     router.add("POST", "/reset", reset)
     router.add("PATCH", "/config", configure)

@@ -96,6 +96,11 @@ class SandboxControl:
     def block_github_org(self, org: str, login: str) -> None:
         self._call("PUT", f"/github/orgs/{org}/blocked/{login}")
 
+    def add_github_member(self, org: str, login: str) -> None:
+        """The person is in the organization already (an earlier course's invitation, accepted):
+        adding them to a team answers ``active``, with no invitation."""
+        self._call("PUT", f"/github/orgs/{org}/members/{login}")
+
     def advance_github_clock(self, seconds: float) -> float:
         """Move the GitHub sandbox clock forward (the invitation limit's 24-hour window)."""
         return self._call("POST", "/github/clock", {"seconds": seconds})["offset"]

@@ -404,6 +404,21 @@ class DiscordClient:
         ``roles`` (the ``role_ids`` it gives), ``max_age``, ``max_uses``, ``uses``."""
         return self.request("GET", "/guilds/{guild_id}/invites", params={"guild_id": guild_id})
 
+    def delete_invite(self, code: str, *, reason: str = "") -> bool:
+        """Revoke an invite link by its code (1 write; MANAGE_CHANNELS on its channel, or
+        MANAGE_GUILD): nobody joins through it any more. True when deleted; False when Discord
+        no longer knows the code (10006 Unknown Invite: deleted before, expired or used up).
+
+        Idempotent for the caller, unlike the other deletes (no ``_if_present`` twin): the one
+        use is a link superseded by a new one, where "already gone" is the wanted outcome, and
+        a run repeated after a crash must not fail on it. A DELETE has an absolute effect, so it
+        is repeated after a transient failure; a repeat that finds the code gone answers False.
+        """
+        return _deleted(
+            lambda: self.request("DELETE", "/invites/{code}", params={"code": code}, reason=reason),
+            UNKNOWN_INVITE,
+        )
+
     # -- the calls of operations: archive, unarchive, tear down, verify, repair ---------------
     # Deleting is idempotent for the caller: each ``..._if_present`` answers False when the
     # object is already gone (its own "Unknown ..." code), so a run that crashed between a
@@ -488,7 +503,7 @@ class DiscordClient:
         return _deleted(lambda: self.delete_role(guild_id, role_id, reason=reason), UNKNOWN_ROLE)
 
 
-UNKNOWN_CHANNEL, UNKNOWN_OVERWRITE, UNKNOWN_ROLE = 10003, 10009, 10011
+UNKNOWN_CHANNEL, UNKNOWN_OVERWRITE, UNKNOWN_INVITE, UNKNOWN_ROLE = 10003, 10009, 10006, 10011
 
 
 def _deleted(delete: Callable[[], Any], gone_code: int) -> bool:

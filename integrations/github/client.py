@@ -71,10 +71,16 @@ class TeamInfo:
     id: int
     slug: str
     name: str
+    description: str = ""
 
     @classmethod
     def from_raw(cls, raw: dict[str, Any]) -> TeamInfo:
-        return cls(id=raw["id"], slug=raw["slug"], name=raw["name"])
+        return cls(
+            id=raw["id"],
+            slug=raw["slug"],
+            name=raw["name"],
+            description=raw.get("description") or "",
+        )
 
 
 @dataclass(frozen=True)
@@ -466,8 +472,11 @@ class GitHubClient:
 
     def delete_team_if_present(self, slug: str) -> bool:
         """Delete a team (its repository grants and memberships go with it): 1 write; False when
-        it was already gone, so a tear down that crashed between the delete and its record
-        finishes on the retry. Repeated after a transient failure (a DELETE is absolute)."""
+        it was already gone. Repeated after a transient failure (a DELETE is absolute).
+
+        A slug is a name, not an identity: a team deleted by hand and made again by someone else
+        has the same one. Read it with :meth:`get_team` and compare its ``id`` with the one
+        recorded first, as the tear down does (``provisioning.handlers.teardown``)."""
         try:
             self._send(f"delete team {slug} of {self.org}", "DELETE", self._team_url(slug))
         except NotFoundError:
@@ -596,6 +605,24 @@ class GitHubClient:
         except NotFoundError:
             return False
         return True
+
+    def is_org_member(self, username: str) -> bool:
+        """Whether ``username`` is a member of the organization (1 read): GitHub answers 204 for
+        a member and 404 for someone who is not (or no such user). A requester outside the
+        organization gets 302 to the public-membership check instead (never our owner token or
+        installation): anything but 204 means "not known to be a member", which costs at most an
+        invitation we would have sent anyway. Repeated after a transient failure."""
+        requester = self.github.requester
+        url = f"/orgs/{self.org}/members/{quote(username, safe='')}"
+
+        def once() -> int:
+            # A 302 comes back as it is: requestJson follows none unless told to.
+            status, answer, output = requester.requestJson("GET", url)
+            if status >= 400 and status != 404:
+                raise requester.createException(status, answer, _parsed(output))
+            return status
+
+        return self._call(f"read membership of {username} in {self.org}", once) == 204
 
     def _team_url(self, slug: str) -> str:
         return f"/orgs/{self.org}/teams/{quote(slug, safe='')}"

@@ -10,6 +10,13 @@ organization invitation carrying their team. Each seat is a ``MEMBERSHIP`` resou
   is written under the organization's lock, counted, before the call. Over budget the member
   WAITS (``waiting_until``), the step still completes, and the recovery sweep starts a sync when
   the window frees (``provisioning.people.invitations_due``).
+- Over budget, a member with a GitHub username who is in the organization already (common: the
+  university keeps students across courses) does not wait for a slot they would not use: one
+  read (``is_org_member``, only then, at most once per member per attempt) and their intent is
+  written uncounted (``invites`` False), then the PUT. Should GitHub answer ``pending`` anyway
+  (they left the organization in between), it invited them: the seat counts from its intent,
+  and the window may hold one more than the budget for that rare race. An email is always an
+  invitation: it always waits.
 - A crash between a call and its record leaves an intent: the next run looks first (the team
   membership, or the pending invitations for the email) and sends only if nothing is there,
   counting the intent again from then (it may be older than the 24-hour window).
@@ -36,7 +43,13 @@ from integrations.errors import PermanentError, PlatformUnreachableError
 from integrations.github.client import InvitationLimitError, OrgInvitation, TeamMembership
 from provisioning.context import StepContext
 from provisioning.errors import ProvisioningConfigError
-from provisioning.invitations import invitation_org, invitation_respend, invitation_spend
+from provisioning.invitations import (
+    invitation_org,
+    invitation_respend,
+    invitation_spare,
+    invitation_spend,
+    invitation_unspend,
+)
 from provisioning.models import ExternalResource, Operation, ResourceKind
 from provisioning.resources import Found, resource_ensure
 
@@ -137,6 +150,7 @@ class _Sync:
         self.org = invitation_org(course=ctx.course)
         self.pending = _Pending(ctx)
         self.refused_until: datetime | None = None  # GitHub refused over its limit: stop asking
+        self.org_members: dict[str, bool] = {}  # username (lowercase) -> read in the organization
         self.counts = {"sent": 0, "waiting": 0, "failed": 0, "removed": 0}
 
     # -- the member's state, as shown on the roster -------------------------------------------
@@ -282,31 +296,66 @@ class _Sync:
             self.show(member, State.REMOVED, detail)
 
     # -- 3. seats to fill ---------------------------------------------------------------------
+    def in_org(self, seat: Seat) -> bool:
+        """Whether the seat's username is in the organization already, so that its team
+        membership invites nobody. Asked only when there is no room for an invitation (the
+        common case costs no call), read at most once per member per attempt; an email is
+        always invited."""
+        if seat.kind != MEMBERSHIP:
+            return False
+        username = seat.who.lower()
+        if username not in self.org_members:
+            self.ctx.heartbeat()
+            self.org_members[username] = self.ctx.github.is_org_member(seat.who)
+        return self.org_members[username]
+
+    def intend(self, seat: Seat) -> ExternalResource | None:
+        """The seat's intent, written before its call: a slot of the budget, or, with no room
+        (ours, or GitHub refused in this run), uncounted for a username in the organization
+        already. Otherwise the member waits: None."""
+        until = self.refused_until
+        if until is None:
+            spent = invitation_spend(
+                course=self.course,
+                key=seat.key,
+                member=seat.member,
+                lab_group=seat.team.lab_group,
+                data=seat.data(),
+            )
+            if spent.resource is not None:
+                return spent.resource
+            assert spent.waiting_until is not None
+            until = spent.waiting_until
+        if self.in_org(seat):
+            return invitation_spare(
+                course=self.course,
+                key=seat.key,
+                member=seat.member,
+                lab_group=seat.team.lab_group,
+                data=seat.data(),
+            )
+        self.wait(seat.member, until)
+        return None
+
     def add(self, seat: Seat, record: ExternalResource | None) -> None:
         member = seat.member
         fresh = record is None
         if record is None:
-            if self.refused_until is not None:
-                self.wait(member, self.refused_until)
-                return
-            spent = invitation_spend(
-                course=self.course,
-                key=seat.key,
-                member=member,
-                lab_group=seat.team.lab_group,
-                data=seat.data(),
-            )
-            if spent.resource is None:
-                assert spent.waiting_until is not None
-                self.wait(member, spent.waiting_until)
-                return
-            record = spent.resource
+            record = self.intend(seat)
+            if record is None:
+                return  # waiting
         base = {**record.data, **seat.data()}
 
         def membership_found(membership: TeamMembership, *, sent: bool = True) -> Found:
             # An active member answering our PUT was in the organization already: no invitation
-            # spent. One found active after a lost answer may have accepted ours since: counted.
-            invites = membership.state == "pending" or not sent
+            # spent. One found active after a lost answer may have accepted ours since: counted,
+            # unless its intent was uncounted (``invites`` False: they were read to be in the
+            # organization just before the PUT). "pending" means GitHub invited them: counted
+            # from the intent's time, just before the PUT. For an uncounted intent they left the
+            # organization between our read and the PUT; the window may then hold one more than
+            # the budget (a rare race, accepted rather than a read after every PUT).
+            spared = record.data.get("invites") is False
+            invites = membership.state == "pending" or not (sent or spared)
             return Found(
                 membership.username,
                 url=seat.team.url,
@@ -331,11 +380,14 @@ class _Sync:
 
         def send() -> Found:
             if not fresh:
-                # An earlier attempt's intent (it died before its call): counted from now, or
-                # the member waits (its intent stays, counted no more, and is sent later).
+                # An earlier attempt's intent (it died before its call): counted from now, or,
+                # with no room, uncounted for a username in the organization already, or the
+                # member waits (its intent stays, counted no more, and is sent later).
                 until = invitation_respend(course=self.course, resource=record)
                 if until is not None:
-                    raise _OverBudget(until)
+                    if not self.in_org(seat):
+                        raise _OverBudget(until)
+                    invitation_unspend(resource=record)
             if seat.kind == MEMBERSHIP:
                 return membership_found(
                     self.ctx.github.set_team_membership(seat.slug, seat.who, role=seat.role)

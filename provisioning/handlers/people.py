@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from courses.models import Course, LabGroup
 from integrations.discord.permissions import CHANNEL_MEMBER
-from integrations.github.client import team_slug
+from integrations.github.client import TeamInfo, team_slug
 from provisioning.context import StepContext
+from provisioning.errors import ProvisioningConfigError
 from provisioning.handlers.github import course_marker, repo_targets
 from provisioning.handlers.memberships import sync_memberships
 from provisioning.models import ExternalResource, ResourceKind
@@ -39,6 +40,8 @@ STAFF_ROLE_NAME = "Course staff"
 # history), which also lets them post in a lecture's read-only #announcements. Nothing more: a
 # bot may only grant in an overwrite what it holds itself, and it is asked for no more.
 STAFF_ALLOW = CHANNEL_MEMBER
+# An invite link's ``data`` key: codes of the links it replaced, still to delete on Discord.
+SUPERSEDED = "superseded"
 
 
 def _reason(ctx: StepContext) -> str:
@@ -170,7 +173,70 @@ def _expired(resource: ExternalResource | None, now: datetime) -> bool:
     return bool(expires) and datetime.fromisoformat(expires.replace("Z", "+00:00")) <= now
 
 
+def _link_stale(link: ExternalResource, spec: InviteSpec, now: datetime) -> bool:
+    """Past its expiry, or made for another channel or other roles than the course wants now
+    (a channel or role made again by a repair)."""
+    return (
+        _expired(link, now)
+        or link.data.get("channel_id") != spec.channel.external_id
+        or sorted(link.data.get("role_ids", [])) != sorted(spec.role_ids)
+    )
+
+
+def superseded_codes(link: ExternalResource | None) -> list[str]:
+    """Codes of the links this one replaces that are still to be deleted on Discord."""
+    return list((link.data.get(SUPERSEDED) if link is not None else None) or [])
+
+
+def invite_supersede(link: ExternalResource, *, alive: bool = True) -> None:
+    """Make a confirmed link again: back to intended, its code noted as superseded in the same
+    write (``data["superseded"]``).
+
+    The note is the intent of the old link's deletion. It rides on the new link's record
+    (``sync_invite_links`` copies it into what it confirms) and is cleared only once the old
+    link is deleted, which happens after the new one is made and recorded: a crash anywhere
+    leaves at worst the old link alive with its note, and the retry deletes it (an "Unknown
+    Invite" counting as done) without making another new link. Only codes we recorded are ever
+    noted: a link made by hand is never deleted. ``alive=False``: the old link is known gone
+    (past its expiry, which Discord enforces), nothing to delete.
+    """
+    if link.state != CONFIRMED:
+        return  # already being made again: its note, if any, is kept as it is
+    pending = superseded_codes(link)
+    if alive and link.external_id and link.external_id not in pending:
+        pending.append(link.external_id)
+    link.state = INTENDED
+    if pending:
+        link.data = {**link.data, SUPERSEDED: pending}
+    link.save(update_fields=["state", "data", "updated_at"])
+
+
+def _superseded_delete(ctx: StepContext, link: ExternalResource) -> None:
+    """Delete on Discord the links the confirmed ``link`` replaced, then clear its note (the
+    checkpoint). Passes over a code that is a current link of the course: never ours to
+    revoke, whatever a note says."""
+    pending = superseded_codes(link)
+    if not pending:
+        return
+    current = set(
+        ExternalResource.objects.filter(
+            course=ctx.course, kind=ResourceKind.INVITE, state=CONFIRMED
+        ).values_list("external_id", flat=True)
+    )
+    for code in pending:
+        if code in current:
+            continue
+        ctx.heartbeat()
+        ctx.discord.delete_invite(code, reason=_reason(ctx))  # False: already gone, as wanted
+    ctx.heartbeat()  # a run that lost the course writes no checkpoint (LeaseLost)
+    link.data = {key: value for key, value in link.data.items() if key != SUPERSEDED}
+    link.save(update_fields=["data", "updated_at"])
+
+
 def sync_invite_links(ctx: StepContext) -> None:
+    """One link per spec. A recorded link that no longer fits is made again and the old one
+    deleted on Discord once the new one is recorded (``invite_supersede``): a link left alive
+    would go on letting people in."""
     server = _server(ctx)
     guild_id, bot_id = server.external_id, server.data.get("bot_user_id", "")
     max_age = settings.DISCORD_INVITE_MAX_AGE
@@ -182,42 +248,33 @@ def sync_invite_links(ctx: StepContext) -> None:
         invites: list[dict[str, Any]] = ctx.cache["invites"]
         return invites
 
-    def found(invite: dict[str, Any], spec: InviteSpec) -> Found:
+    def found(invite: dict[str, Any], spec: InviteSpec, pending: list[str]) -> Found:
         # Discord's own expiry (an adopted link may be older than this run); ours as a fallback.
         expires = invite.get("expires_at") or (
             (now + timedelta(seconds=max_age)).isoformat() if max_age else ""
         )
-        return Found(
-            invite["code"],
-            url=f"https://discord.gg/{invite['code']}",
-            data={
-                "channel_id": spec.channel.external_id,
-                "role_ids": list(spec.role_ids),
-                "max_age": max_age,
-                "expires_at": expires,
-            },
-        )
+        data: dict[str, Any] = {
+            "channel_id": spec.channel.external_id,
+            "role_ids": list(spec.role_ids),
+            "max_age": max_age,
+            "expires_at": expires,
+        }
+        if pending:
+            data[SUPERSEDED] = pending  # still to delete, now that this link is recorded
+        return Found(invite["code"], url=f"https://discord.gg/{invite['code']}", data=data)
 
     for spec in invite_specs(ctx):
         recorded = _existing(ctx, DISCORD, ResourceKind.INVITE, spec.key)
-        _redo_if(
-            recorded,
-            recorded is not None
-            and (
-                _expired(recorded, now)
-                or recorded.data.get("channel_id") != spec.channel.external_id
-                or sorted(recorded.data.get("role_ids", [])) != sorted(spec.role_ids)
-            ),
-        )
+        if recorded is not None and _link_stale(recorded, spec, now):
+            invite_supersede(recorded, alive=not _expired(recorded, now))  # a confirmed one
+        pending = superseded_codes(recorded)
 
-        def find(spec: InviteSpec = spec) -> Found | None:
+        def find(spec: InviteSpec = spec, pending: list[str] = pending) -> Found | None:
             # A lost answer: the bot's live invite on that channel giving exactly those roles,
-            # and not already another link of the course.
-            taken = set(
-                ExternalResource.objects.filter(
-                    course=ctx.course, kind=ResourceKind.INVITE, state=CONFIRMED
-                ).values_list("external_id", flat=True)
-            )
+            # and neither another link of the course nor one it replaced.
+            links = ExternalResource.objects.filter(course=ctx.course, kind=ResourceKind.INVITE)
+            taken = {link.external_id for link in links if link.state == CONFIRMED}
+            taken.update(code for link in links for code in superseded_codes(link))
             matches = [
                 invite
                 for invite in listed()
@@ -228,9 +285,9 @@ def sync_invite_links(ctx: StepContext) -> None:
                 and invite["code"] not in taken
             ]
             newest = max(matches, key=lambda invite: invite.get("created_at", ""), default=None)
-            return found(newest, spec) if newest else None
+            return found(newest, spec, pending) if newest else None
 
-        def create(spec: InviteSpec = spec) -> Found:
+        def create(spec: InviteSpec = spec, pending: list[str] = pending) -> Found:
             invite = ctx.discord.create_invite(
                 spec.channel.external_id,
                 role_ids=spec.role_ids,
@@ -239,9 +296,9 @@ def sync_invite_links(ctx: StepContext) -> None:
                 unique=True,  # a new code: never handed back another link's
                 reason=_reason(ctx),
             )
-            return found(invite, spec)
+            return found(invite, spec, pending)
 
-        resource_ensure(
+        link = resource_ensure(
             ctx,
             provider=DISCORD,
             kind=ResourceKind.INVITE,
@@ -250,6 +307,8 @@ def sync_invite_links(ctx: StepContext) -> None:
             create=create,
             lab_group=spec.lab_group,
         )
+        # After the new link's record: a link that still works is a way in (a leak).
+        _superseded_delete(ctx, link)
 
 
 # -- GitHub: teams and their repositories -------------------------------------------------------
@@ -298,6 +357,19 @@ def _team_description(course: Course, spec: TeamSpec) -> str:
     )
 
 
+def _ours_or_conflict(ctx: StepContext, team: TeamInfo) -> None:
+    """A team found under the name is ours only with this course's marker in its description
+    (every team the sync makes has it): a lost answer is found again, but a stranger's team of
+    the same name — say one made again by hand after ours was deleted, which repair would
+    otherwise take over — gets no grants, and no tear down of ours deletes it."""
+    if course_marker(ctx.course) not in team.description:
+        raise ProvisioningConfigError(
+            f"GitHub team {team.slug} of {ctx.github.org} already exists and is not this "
+            f"course's (its description lacks the marker {course_marker(ctx.course)}). Rename "
+            "or delete it on GitHub, then retry."
+        )
+
+
 def sync_github_teams(ctx: StepContext) -> None:
     org = ctx.github.org
     for spec in team_specs(ctx.course):
@@ -307,6 +379,7 @@ def sync_github_teams(ctx: StepContext) -> None:
             team = ctx.github.ensure_team(
                 spec.name, description=_team_description(ctx.course, spec)
             )
+            _ours_or_conflict(ctx, team)
             return Found(
                 str(team.id),
                 url=f"https://github.com/orgs/{org}/teams/{team.slug}",

@@ -18,7 +18,9 @@ platforms or the ledger again instead of trusting what a dead attempt meant to d
    changed is forgotten (a team with its grants and its memberships, but not the organization
    invitations it counted: provisioning.invitations) and the sync's team handler makes and
    grants again what is unrecorded — the grants of a repository made again too. People are put
-   back in a team made again by the next roster sync.
+   back in a team made again by the next roster sync. A team changed (another id under its
+   slug) was made again by someone else: it lacks the course's marker, so the sync's handler
+   fails the step saying so rather than take it over and grant it the repositories.
 4. A changed resource is fixed in place, with a write only where the platform differs.
 5. A last drift check is stored as the course's drift report: the outcome shows at once, what
    could not be put back (a role renamed by hand: the client has no call for it) stays in it,
@@ -30,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from courses.models import Course
 from integrations.errors import ConflictError
@@ -40,7 +43,14 @@ from provisioning.drift import CHANGED, MISSING, OK, course_drift_check, drift_r
 from provisioning.errors import ProvisioningConfigError, StepSkipped
 from provisioning.handlers.discord import ChannelSpec, group_channels, lecture_channels
 from provisioning.handlers.github import RepoTarget, _description, repo_targets
-from provisioning.handlers.people import sync_github_teams, sync_invite_links, sync_staff_role
+from provisioning.handlers.people import (
+    SUPERSEDED,
+    invite_supersede,
+    superseded_codes,
+    sync_github_teams,
+    sync_invite_links,
+    sync_staff_role,
+)
 from provisioning.handlers.provision import PROVISION_HANDLERS, steps_for
 from provisioning.models import ExternalResource, Operation, ResourceKind
 
@@ -63,7 +73,7 @@ def repair_resources(ctx: StepContext) -> None:
     _fix_server(ctx, drift)
     renamed = {e["key"] for e in drift if e["kind"] == ResourceKind.CHANNEL and _differs(e, "name")}
     _fix_channels(ctx, channels_now, renamed=renamed)
-    _restore_staff_access(ctx)
+    _restore_staff_access(ctx, drift)
     _fix_repositories(ctx, drift)
     _fix_protections(ctx, drift)
     _restore_teams(ctx)
@@ -142,7 +152,7 @@ def _forget_missing(ctx: StepContext, drift: list[Entry]) -> None:
                     if grant.data.get("repo") == key:
                         grant.delete()
             elif kind == ResourceKind.INVITE:
-                rows.delete()  # made anew by the sync's handler (_restore_staff_access)
+                _forget_link(rows)  # made anew by the sync's handler (_restore_staff_access)
             elif kind == ResourceKind.PROTECTION:
                 for protection in rows:
                     if "ruleset" in protection.data:
@@ -209,7 +219,35 @@ def _provision_again(ctx: StepContext) -> None:
             continue  # protection the plan cannot give: provisioning skipped it too
 
 
-def _restore_staff_access(ctx: StepContext) -> None:
+def _forget_link(rows: QuerySet[ExternalResource]) -> None:
+    """A link gone from Discord is forgotten, but not the links it had replaced and not yet
+    deleted (a crash between its record and their delete): its row stays as a bare intent
+    carrying that note, so the sync's handler makes a new link and deletes them
+    (provisioning.handlers.people.invite_supersede)."""
+    for link in rows:
+        pending = superseded_codes(link)
+        if not pending:
+            link.delete()
+            continue
+        link.external_id, link.url = "", ""
+        link.data = {SUPERSEDED: pending}
+        link.state = ExternalResource.State.INTENDED
+        link.save(update_fields=["external_id", "url", "data", "state", "updated_at"])
+
+
+def _renew_changed_links(ctx: StepContext, drift: list[Entry]) -> None:
+    """A link Discord shows with another channel or other roles than recorded is made anew,
+    as the repair plan says, and the old one deleted once the new one is recorded: otherwise
+    it would stay drifted, and alive, whenever the course's spec itself did not change."""
+    for entry in drift:
+        if entry["kind"] != ResourceKind.INVITE or entry["state"] != CHANGED:
+            continue
+        link = _row(ctx, DISCORD, ResourceKind.INVITE, entry["key"])
+        if link is not None:
+            invite_supersede(link)
+
+
+def _restore_staff_access(ctx: StepContext, drift: list[Entry]) -> None:
     """A course whose roster was synced has a staff role with access to every channel and invite
     links on its channels (provisioning.handlers.people): the role made again when it is
     missing and given to a channel made again; a link whose channel (or role) was made again
@@ -221,6 +259,7 @@ def _restore_staff_access(ctx: StepContext) -> None:
     ctx.heartbeat()
     sync_staff_role(ctx)
     ctx.heartbeat()
+    _renew_changed_links(ctx, drift)
     sync_invite_links(ctx)
 
 

@@ -2,10 +2,12 @@
 
 Only what the course's ledger (``ExternalResource``) says it made is touched, by its recorded id:
 a stranger's channel in the same server, a channel or role the course adopted (found there before
-it created anything: ``data["adopted"]``) and a look-alike repository are left where they are.
+it created anything: ``data["adopted"]``), a look-alike repository and a team someone made again
+under our team's name are left where they are.
 
 - A confirmed resource is deleted, then its row (the checkpoint). A run that died between the two
-  gets False from the ``..._if_present`` call and deletes the row: nothing is deleted twice.
+  gets False from the ``..._if_present`` call (a team: 404 from its read by slug, which comes
+  first to check its id) and deletes the row: nothing is deleted twice.
 - An intended Discord channel or role whose create may have been sent (``data["creating"]``, or
   the roster's staff role: :func:`maybe_made`) is left and said so: by name alone ours cannot be
   told from a stranger's. One never sent is only a row, dropped. An intended repository is ours
@@ -50,6 +52,8 @@ ADOPTED = "adopted: it was there before the course, so it stays"
 UNCONFIRMED = (
     "its creation was never confirmed, and a same-named one cannot be told from someone else's"
 )
+NOT_OURS = "not ours: made again by someone else"
+NO_ID = "no id was recorded, and a same-named one cannot be told from someone else's"
 
 
 def _reason(ctx: StepContext) -> str:
@@ -196,17 +200,47 @@ def _team_slug(team: ExternalResource) -> str:
     return str(team.data.get("slug") or team_slug(str(team.data.get("name") or team.key)))
 
 
+def recorded_team_id(team: ExternalResource) -> int | None:
+    """The GitHub id the sync recorded for a team (``external_id``, also ``data["id"]``)."""
+    recorded = team.external_id or team.data.get("id")
+    try:
+        return int(recorded) if recorded not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 def remove_teams(ctx: StepContext) -> None:
+    """Delete each team the course made, checked by id first: GitHub addresses a team by its
+    slug, which a team made again under the same name by someone else takes over.
+
+    - A confirmed team is read by slug (1 read) and deleted (1 write) only when it has the id
+      recorded when it was made; its row then goes. Gone (404): only the row goes — which is
+      also how a run that died between the delete and its row finishes: no second DELETE.
+    - Another id under the slug: ours was deleted by hand and someone made theirs. It is not
+      touched; our row goes (our team and what was in it are gone) and the step says so.
+    - A confirmed team with no id recorded (a row not written by the sync) is left with its row
+      and said so, as an unconfirmed one is: by slug alone ours cannot be told from a stranger's.
+    """
     left: list[str] = []
     for team in _recorded(ctx, ResourceKind.TEAM):
         slug = _team_slug(team)
+        team_id = recorded_team_id(team)
         if team.data.get("adopted"):
             left.append(f"team {slug} ({ADOPTED})")
         elif team.state != CONFIRMED:
             left.append(f"team {slug} ({UNCONFIRMED})")
+        elif team_id is None:
+            left.append(f"team {slug} ({NO_ID})")
         else:
             ctx.heartbeat()
-            ctx.github.delete_team_if_present(slug)
+            found = ctx.github.get_team(slug)
+            if found is not None and found.id != team_id:
+                left.append(f"team {slug} ({NOT_OURS})")
+            elif found is not None:
+                # A team deleted and made again between this read and the delete would be
+                # deleted: a window of one request, where by slug alone there was no check.
+                ctx.heartbeat()
+                ctx.github.delete_team_if_present(slug)
             _forget(ctx, team)
     if not ExternalResource.objects.filter(course=ctx.course, kind=ResourceKind.TEAM).exists():
         # A deleted team takes its repository grants and its memberships with it. An invitation

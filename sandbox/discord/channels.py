@@ -373,6 +373,33 @@ def list_guild_invites(state: DiscordState, request: Request, body: Any) -> Resp
     return Response(200, invites)
 
 
+def delete_invite(state: DiscordState, request: Request, body: Any) -> Response:
+    """Revoke an invite by its code: MANAGE_CHANNELS on its channel or MANAGE_GUILD; 200 with
+    the invite as it was. A code no server has (never made, deleted, used up) or one past its
+    expiry is 10006 Unknown Invite, as Discord drops an expired invite."""
+    code = request.params["code"]
+    now = time.time()
+    for guild in state.guilds.values():
+        invite = guild.invites.get(code)
+        if invite is None:
+            continue
+        if invite.expired(now):
+            del guild.invites[code]
+            break
+        if state.bot_id not in guild.members:
+            raise errors.missing_permissions()  # a code anyone may resolve, a server not ours
+        channel = guild.channels[invite.channel_id]
+        on_channel = state.channel_permissions(guild, channel) & perms.MANAGE_CHANNELS
+        if not on_channel and not state.guild_permissions(guild) & perms.MANAGE_GUILD:
+            raise errors.missing_permissions()
+        answer = _invite_json(state, guild, invite)
+        del guild.invites[code]
+        state.counters["invites_deleted"] += 1
+        state.audit(guild, "INVITE_DELETE", code, audit_reason(request))
+        return Response(200, answer)
+    raise errors.unknown_invite()
+
+
 def accept_invite(state: DiscordState, code: str, username: str) -> dict[str, Any]:
     """A person opens the invite link (control API): they join the server (a new user named
     ``username``, or the one of that name already known) with the invite's roles; a use is

@@ -40,6 +40,10 @@ def unknown_role() -> HttpError:
     return discord_error(404, 10011, "Unknown Role")
 
 
+def unknown_invite() -> HttpError:
+    return discord_error(404, 10006, "Unknown Invite")
+
+
 def invalid_role() -> HttpError:
     return discord_error(400, 50028, "Invalid Role")
 

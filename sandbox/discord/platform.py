@@ -56,6 +56,7 @@ ROUTES: tuple[tuple[str, str, DiscordHandler, str | None], ...] = (
     ("GET", "/channels/{channel_id}/invites", channels.list_invites, None),
     ("POST", "/channels/{channel_id}/invites", channels.create_invite, "CreateGuildInviteRequest"),
     ("GET", "/guilds/{guild_id}/invites", channels.list_guild_invites, None),
+    ("DELETE", "/invites/{code}", channels.delete_invite, None),
 )
 
 
@@ -92,7 +93,8 @@ class FakeDiscord(Platform):
     ) -> Callable[[Request], Response]:
         def serve(request: Request) -> Response:
             for name, value in request.params.items():
-                if not _is_snowflake(value):
+                # Ids are snowflakes; an invite's ``code`` is not (an unknown one is 10006).
+                if name.endswith("_id") and not _is_snowflake(value):
                     message = f'Value "{value}" is not snowflake.'
                     raise errors.invalid_field((name,), "NUMBER_TYPE_COERCE", message)
             body = request.json()  # malformed JSON: the dispatcher calls bad_json()

@@ -56,6 +56,7 @@ SERVED_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("GET", "/channels/{channel_id}/invites"),
     ("POST", "/channels/{channel_id}/invites"),
     ("GET", "/guilds/{guild_id}/invites"),
+    ("DELETE", "/invites/{code}"),
 )
 
 # ``format`` is only an annotation in 2020-12; these checks make the numeric formats mean what

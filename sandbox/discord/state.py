@@ -303,6 +303,7 @@ class DiscordState:
             "roles_created": 0,
             "roles_deleted": 0,
             "invites_created": 0,
+            "invites_deleted": 0,
         }
         self.users[self.bot_id] = User(self.bot_id, settings.bot_name, bot=True)
         staff = User(self.new_id(), STAFF_USERNAME)

@@ -8,6 +8,9 @@
   organization gets an organization invitation and ``state: "pending"`` until they accept
   (control API), ``"active"`` after; a user who blocked the organization answers 422.
 - ``POST/GET /orgs/{org}/invitations``, ``DELETE /orgs/{org}/invitations/{invitation_id}``.
+- ``GET /orgs/{org}/members/{username}``: 204 for a member of the organization, 404 for anyone
+  else; a requester outside the organization (or anonymous) gets 302 to the public-membership
+  check, as on GitHub.
 - ``GET /users/{username}``: every well-formed login exists (the sandbox does not model users).
 
 The invitation limit: 50 invitations per 24 hours (500 on the Team plan, standing for "older
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 DOCS_TEAMS = "https://docs.github.com/rest/teams/teams"
 DOCS_TEAM_MEMBERS = "https://docs.github.com/rest/teams/members"
 DOCS_INVITATIONS = "https://docs.github.com/rest/orgs/members"
+DOCS_ORG_MEMBERS = DOCS_INVITATIONS + "#check-organization-membership-for-a-user"
 DOCS_USERS = "https://docs.github.com/rest/users/users"
 DAY = 24 * 3600
 INVITATION_LIFETIME = 7 * DAY
@@ -94,6 +98,7 @@ def register(gh: FakeGitHub) -> None:
     gh.route("GET", "/orgs/{org}/invitations", list_invitations)
     gh.route("POST", "/orgs/{org}/invitations", create_invitation)
     gh.route("DELETE", "/orgs/{org}/invitations/{invitation_id}", delete_invitation)
+    gh.route("GET", "/orgs/{org}/members/{username}", check_member)
 
 
 # -- lookups ------------------------------------------------------------------------------------
@@ -531,6 +536,22 @@ def delete_invitation(gh: FakeGitHub, request: Request) -> Response:
     return Response(204)
 
 
+# -- organization membership --------------------------------------------------------------------
+def check_member(gh: FakeGitHub, request: Request) -> Response:
+    """204 (no body) for a member, 404 for anyone else, an unknown login included. GitHub
+    redirects a requester who is not in the organization to the public-membership check."""
+    org = gh.state.org(request.params["org"])
+    if org is None:
+        fail(404, "Not Found", DOCS_ORG_MEMBERS)
+    login = request.params["username"]
+    if gh.anonymous_request or org.role == "none":
+        public = f"{api_base(request)}/orgs/{org.login}/public_members/{login}"
+        return Response(302, None, {"location": public})
+    if login.lower() not in org.members:
+        fail(404, "User does not exist or is not a member of the organization", DOCS_ORG_MEMBERS)
+    return Response(204)
+
+
 # -- the control API: people acting on github.com -----------------------------------------------
 def accept_invitation(
     gh: FakeGitHub, org_login: str, *, invitation_id: int | None = None, login: str | None = None
@@ -564,6 +585,16 @@ def accept_invitation(
 def block(gh: FakeGitHub, org_login: str, login: str) -> None:
     """A person blocks the organization: inviting them then answers 422."""
     _staff_org(gh, org_login).blocked_by.add(login.lower())
+
+
+def add_member(gh: FakeGitHub, org_login: str, login: str) -> None:
+    """A person is in the organization already (an earlier course invited them, or an owner
+    added them): their team memberships answer ``active`` at once, with no invitation."""
+    if not ORG_LOGIN_RE.match(login):
+        raise ValueError(f"not a GitHub login: {login!r}")
+    org = _staff_org(gh, org_login)
+    org.members.add(login.lower())
+    gh.state.users[user_id(login)] = login
 
 
 def advance_clock(gh: FakeGitHub, seconds: Any) -> float:

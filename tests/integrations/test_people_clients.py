@@ -114,6 +114,45 @@ def test_blocked_user_membership_is_a_permanent_error(github, sandbox_control):
         github.set_team_membership("g1", "troll")
 
 
+def test_is_org_member_is_one_audited_read_and_only_204_means_a_member(
+    github, sandbox, sandbox_control
+):
+    mark = last_id(sandbox_control)
+    assert github.is_org_member("ada") is False  # 404
+    sandbox_control.add_github_member(ORG, "ada")
+    assert github.is_org_member("Ada") is True  # 204
+    assert [m for m, _ in sent(sandbox_control, mark)] == ["GET", "GET"]
+    assert [(r.method, r.route, r.response_status) for r in audit_rows()] == [
+        ("GET", "/orgs/{org}/members/ada", 404),
+        ("GET", "/orgs/{org}/members/Ada", 204),
+    ]
+    # a requester outside the organization gets 302: not known to be a member, not followed
+    sandbox_control.create_org("elsewhere", plan="team", role="none")
+    outside = GitHubClient(
+        api_url=sandbox.github_api_url, token="sandbox-github-token", org="elsewhere"
+    )
+    mark = last_id(sandbox_control)
+    assert outside.is_org_member("ada") is False
+    assert [e["status"] for e in sandbox_control.requests(mark)] == [302]
+
+
+def test_is_org_member_repeats_a_read_after_a_server_error():
+    api = "https://github.test/api/v3"
+    github = GitHubClient(
+        api_url=api, token="t", org=ORG, seconds_between_writes=0, safe_retry_delay=0
+    )
+    url = re.compile(rf".*/orgs/{ORG}/members/ada$")
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, url, status=502, json={})
+        mock.add(responses.GET, url, status=204)
+        assert github.is_org_member("ada") is True
+        assert len(mock.calls) == 2
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, url, status=403, json={"message": "Resource not accessible"})
+        with pytest.raises(PermanentError, match="403"):
+            github.is_org_member("ada")
+
+
 def test_invite_list_cancel(github, sandbox_control):
     team = github.ensure_team("g1")
     invitation = github.invite_to_org(email="ada@uni.example", team_ids=[team.id])

@@ -63,3 +63,36 @@ def test_concurrent_workers_of_two_courses_never_overspend_the_organizations_bud
         created_at=timezone.now() - timedelta(hours=25)
     )
     assert invitations_counted(org="shared-org") == 0
+
+
+def test_an_org_members_intent_is_uncounted_and_counted_again_only_when_respent(settings):
+    """``invitation_spare`` takes no slot; an earlier attempt's spared intent sent with room is
+    counted (the old read is not trusted), and one sent over budget after a new read is not."""
+    from provisioning.invitations import invitation_respend, invitation_spare, invitation_unspend
+
+    settings.GITHUB_INVITATION_BUDGET = 1
+    course = CourseFactory(github_org="kept-org")
+    spared = invitation_spare(
+        course=course, key="member-1:team", member=None, lab_group=None, data={"kind": "x"}
+    )
+    assert spared.data == {"kind": "x", "org": "kept-org", "invites": False}
+    assert invitations_counted(org="kept-org") == 0
+    assert invitation_respend(course=course, resource=spared) is None  # room: counted now
+    assert invitations_counted(org="kept-org") == 1
+    spared.refresh_from_db()
+    assert spared.data["invites"] is True
+    # over budget: another spared intent cannot be respent, and unspending it keeps it out
+    other = invitation_spare(
+        course=course, key="member-2:team", member=None, lab_group=None, data={}
+    )
+    assert invitation_respend(course=course, resource=other) is not None
+    other.refresh_from_db()
+    assert other.data["invites"] is False
+    ExternalResource.objects.filter(id=other.id).update(
+        created_at=timezone.now() - timedelta(hours=3)
+    )
+    invitation_unspend(resource=other)
+    other.refresh_from_db()
+    assert other.data["invites"] is False
+    assert timezone.now() - other.created_at < timedelta(minutes=1)  # counts from the call
+    assert invitations_counted(org="kept-org") == 1

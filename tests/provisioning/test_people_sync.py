@@ -604,3 +604,180 @@ def test_a_roster_changed_while_the_course_was_busy_is_synced_by_the_sweep_once(
         assert roster_syncs_due() == [course.id]
     stuck.refresh_from_db()
     assert stuck.github_state == CourseMember.GitHubState.REMOVED
+
+
+# -- over budget, members already in the organization take no slot --------------------------------
+ORG_MEMBER_READ = ("GET", "/orgs/{org}/members/{username}")
+
+
+def _github_calls(calls: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    return Counter((c["method"], c["route"]) for c in calls if c["provider"] == "github")
+
+
+def _full_window(platforms, provision, on_commit, settings, budget: int) -> Course:
+    """A lecture whose organization spent its whole budget on email invitations."""
+    from provisioning.invitations import invitations_counted
+
+    settings.GITHUB_INVITATION_BUDGET = budget
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    for number in range(budget):
+        CourseMember.objects.create(course=course, name=f"E{number}", email=f"e{number}@uni.ex")
+    _sync(on_commit, course)
+    assert invitations_counted(org=ORG) == budget
+    return course
+
+
+def test_over_budget_members_already_in_the_organization_are_seated_at_once(
+    platforms, provision, on_commit, settings
+):
+    """Semester start: the window is full. Students the university kept in the organization
+    join their team now (one read each says so, the PUT answers active, no slot taken); the
+    others, and an email-only one, wait for the window as before."""
+    from provisioning.invitations import invitations_counted
+
+    course = _full_window(platforms, provision, on_commit, settings, budget=2)
+    for login in ("ada", "bob", "cyd"):
+        platforms.control.add_github_member(ORG, login)
+    in_org = [
+        CourseMember.objects.create(course=course, name=login, github_username=login)
+        for login in ("ada", "bob", "cyd")
+    ]
+    outside = [
+        CourseMember.objects.create(course=course, name=login, github_username=login)
+        for login in ("dan", "eve")
+    ]
+    by_email = CourseMember.objects.create(course=course, name="Fay", email="fay@uni.example")
+    seen = len(platforms.requests())
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED"
+    calls = platforms.requests()[seen:]
+    assert _writes(calls) == {MEMBERSHIP_PUT: 3}
+    # one membership read per over-budget username, none for the email, nothing else per member
+    assert _github_calls(calls) == {
+        ("GET", "/orgs/{org}/invitations"): 1,  # the two pending invitations read back
+        ORG_MEMBER_READ: 5,
+        ("PUT", MEMBERSHIP_PUT[2]): 3,
+    }
+    reads = sorted(c["path"].rsplit("/", 1)[1] for c in calls if c["route"] == ORG_MEMBER_READ[1])
+    assert reads == ["ada", "bob", "cyd", "dan", "eve"]
+    assert invitations_counted(org=ORG) == 2  # the ledger did not move
+    people = _people(platforms)
+    assert people["invitations_sent"] == 2 and len(people["invitations"]) == 2
+    team = people["teams"]["2026-fall-compilers-students"]["memberships"]
+    assert {login: team[login] for login in ("ada", "bob", "cyd")} == dict.fromkeys(
+        ("ada", "bob", "cyd"), "active"
+    )
+    assert "dan" not in team and "eve" not in team
+    for member in in_org:
+        member.refresh_from_db()
+        assert (member.github_state, member.waiting_until) == (State.ACTIVE, None)
+        seat = ExternalResource.objects.get(member=member, kind="membership")
+        assert (seat.state, seat.data["state"], seat.data["invites"]) == (
+            "confirmed",
+            "active",
+            False,
+        )
+    for member in [*outside, by_email]:
+        member.refresh_from_db()
+        assert member.github_state == State.WAITING and member.waiting_until is not None
+        assert not ExternalResource.objects.filter(member=member).exists()
+    assert operation.params["github"]["waiting"] == 3
+
+    # A re-sync writes nothing: the seated are done (no call for them); the waiting are read
+    # once more (a new attempt), still outside, still waiting.
+    seen = len(platforms.requests())
+    _sync(on_commit, course)
+    calls = platforms.requests()[seen:]
+    assert _writes(calls) == {}
+    assert _github_calls(calls) == {("GET", "/orgs/{org}/invitations"): 1, ORG_MEMBER_READ: 2}
+    assert not any(c["path"].endswith(("/ada", "/bob", "/cyd")) for c in calls)
+    assert invitations_counted(org=ORG) == 2
+
+
+CRASHES_OF_AN_ORG_MEMBER = [
+    # crash before the PUT: the retry finds no membership, reads the organization again (the
+    # window is still full) and sends the one PUT
+    ("before the PUT", [("GET", 204)], [("GET", 404), ("GET", 204), ("PUT", 200)]),
+    # crash after the PUT, before its record: the retry finds the membership active, no PUT
+    ("after the PUT", [("GET", 204), ("PUT", 200)], [("GET", 200)]),
+]
+
+
+@pytest.mark.parametrize(
+    ("when", "first", "retry"),
+    CRASHES_OF_AN_ORG_MEMBER,
+    ids=[c[0] for c in CRASHES_OF_AN_ORG_MEMBER],
+)
+def test_a_crash_around_an_org_members_uncounted_seat_sends_exactly_one_put(
+    platforms, provision, on_commit, settings, monkeypatch, when, first, retry
+):
+    from integrations.github.client import GitHubClient
+    from provisioning.invitations import invitations_counted
+
+    course = _full_window(platforms, provision, on_commit, settings, budget=1)
+    platforms.control.add_github_member(ORG, "ada")
+    ada = CourseMember.objects.create(course=course, name="Ada", github_username="ada")
+    put, confirm = GitHubClient.set_team_membership, resources._confirm
+
+    def die_before_the_put(self, *args, **kwargs):
+        raise SimulatedCrash("before the PUT")
+
+    def die_before_the_record(resource, found):
+        if resource.member_id == ada.id:
+            raise SimulatedCrash("after the PUT")
+        confirm(resource, found)
+
+    if when == "before the PUT":
+        monkeypatch.setattr(GitHubClient, "set_team_membership", die_before_the_put)
+    else:
+        monkeypatch.setattr(resources, "_confirm", die_before_the_record)
+    seen = len(platforms.requests())
+    with pytest.raises(SimulatedCrash):
+        _sync(on_commit, course)
+    monkeypatch.setattr(GitHubClient, "set_team_membership", put)
+    monkeypatch.setattr(resources, "_confirm", confirm)
+    intent = ExternalResource.objects.get(member=ada, state="intended")
+    assert intent.data["invites"] is False  # written uncounted, before any call for it
+    assert invitations_counted(org=ORG) == 1
+    middle = len(platforms.requests())
+
+    settings.PROVISIONING_LEASE_SECONDS = 0
+    assert runner.run_course(course.id).outcome == "COMPLETED"
+
+    def for_ada(calls):
+        return [(c["method"], c["status"]) for c in calls if c["path"].endswith("/ada")]
+
+    assert for_ada(platforms.requests()[seen:middle]) == first
+    assert for_ada(platforms.requests()[middle:]) == retry
+    assert _writes(platforms.requests()[seen:]) == {MEMBERSHIP_PUT: 1}
+    seat = ExternalResource.objects.get(member=ada, kind="membership")
+    assert (seat.state, seat.data["state"], seat.data["invites"]) == ("confirmed", "active", False)
+    ada.refresh_from_db()
+    assert ada.github_state == State.ACTIVE
+    assert invitations_counted(org=ORG) == 1
+    assert _people(platforms)["invitations_sent"] == 1
+
+
+def test_an_org_member_who_left_before_the_put_is_invited_and_counted_one_over(
+    platforms, provision, on_commit, settings, monkeypatch
+):
+    """The rare race: the read said member, they left before the PUT, GitHub invited them. The
+    invitation is recorded as counted (from its intent) and the window holds budget + 1."""
+    from integrations.github.client import GitHubClient
+    from provisioning.invitations import invitations_counted
+
+    course = _full_window(platforms, provision, on_commit, settings, budget=1)
+    monkeypatch.setattr(GitHubClient, "is_org_member", lambda self, username: True)
+    gone = CourseMember.objects.create(course=course, name="Gus", github_username="gus")
+
+    _sync(on_commit, course)
+
+    seat = ExternalResource.objects.get(member=gone, kind="membership")
+    assert (seat.data["state"], seat.data["invites"]) == ("pending", True)
+    assert invitations_counted(org=ORG) == 2
+    assert _people(platforms)["invitations_sent"] == 2
+    gone.refresh_from_db()
+    assert gone.github_state == State.PENDING

@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from courses.models import Course
+from courses.models import Course, CourseMember
 from provisioning import runner
 from provisioning.context import discord_client, github_client
 from provisioning.handlers import teardown as handlers
 from provisioning.invitations import invitations_counted
 from provisioning.models import DiscordServer, ExternalResource, Operation
 from provisioning.operations import CourseDeletedError, OperationBusyError
+from provisioning.people import members_sync
 from provisioning.services import NothingToRetryError, provisioning_retry
 from provisioning.steps import CHANGE_STEPS
 from provisioning.teardown import course_teardown, teardown_plan
@@ -258,6 +259,135 @@ def test_recorded_teams_are_deleted_with_their_grants_and_memberships(
     assert invitations_counted(org=ORG) == 1
     # Deleting twice is success: a run that crashed after the delete finishes on the retry.
     assert client.delete_team_if_present(team.slug) is False
+
+
+@pytest.fixture
+def synced(laboratory, on_commit, settings) -> Course:
+    """The laboratory with its roster synced: a staff team and one per group, with grants."""
+    settings.GITHUB_WRITE_BUDGET = "100000/60"
+    CourseMember.objects.create(
+        course=laboratory,
+        role=CourseMember.Role.INSTRUCTOR,
+        name="Ines",
+        github_username="ines-prof",
+    )
+    with on_commit():
+        members_sync(course=laboratory)
+    laboratory.refresh_from_db()
+    assert laboratory.status == Course.Status.COMPLETED
+    return laboratory
+
+
+def _teams(course: Course) -> dict[str, ExternalResource]:
+    """The course's recorded teams by purpose (staff, group-1, group-2)."""
+    rows = ExternalResource.objects.filter(course=course, kind="team")
+    return {row.data["purpose"]: row for row in rows}
+
+
+def _team_path(team: ExternalResource) -> str:
+    return f"/orgs/{ORG}/teams/{team.data['slug']}"
+
+
+def _platform_teams(platforms) -> dict[str, Any]:
+    return platforms.state()["github"]["orgs"][ORG]["people"]["teams"]
+
+
+def _teams_left_on_github(platforms, teams: dict[str, ExternalResource]) -> int:
+    slugs = {team.data["slug"] for team in teams.values()}
+    return len(slugs & set(_platform_teams(platforms)))
+
+
+def test_a_team_made_again_by_someone_else_under_our_name_survives_and_is_said_so(
+    synced, platforms, on_commit
+):
+    teams = _teams(synced)
+    assert set(teams) == {"staff", "group-1", "group-2"}
+    ours = teams["group-1"]
+    # By hand on GitHub: our team deleted, then someone makes theirs under the same name.
+    client = github_client()
+    assert client.delete_team_if_present(ours.data["slug"])
+    theirs = client.ensure_team(ours.data["name"], description="Someone else's")
+    assert theirs.slug == ours.data["slug"] and str(theirs.id) != ours.external_id
+    seen = len(platforms.control.requests())
+
+    operation = _teardown(synced, on_commit)
+
+    assert operation.status == "COMPLETED" and synced.deleted_at is not None
+    left = _platform_teams(platforms)
+    assert set(left) == {theirs.slug} and left[theirs.slug]["id"] == theirs.id
+    calls = platforms.control.requests(since=seen)
+    # One read per team, one delete per team of ours: none for the stranger's.
+    reads = Counter(c["path"] for c in calls if c["method"] == "GET" and "/teams/" in c["path"])
+    assert reads == Counter(_team_path(team) for team in teams.values())
+    deleted = Counter({path: n for path, n in _deleted(calls).items() if "/teams/" in path})
+    assert deleted == Counter([_team_path(teams["staff"]), _team_path(teams["group-2"])])
+    outcome = operation.params["outcomes"]["REMOVE_GITHUB_TEAMS"]
+    assert f"team {theirs.slug} (not ours: made again by someone else)" in outcome
+    # Our rows are forgotten: our team, its grants and memberships are gone from GitHub.
+    assert not synced.resources.filter(kind__in=("team", "team_grant")).exists()
+
+
+def test_crash_between_a_team_delete_and_its_record_finishes_with_one_delete_per_team(
+    synced, platforms, on_commit, settings, monkeypatch
+):
+    teams = _teams(synced)
+    forget = handlers._forget
+    crashed: list[str] = []
+
+    def crash_once(ctx, *resources):
+        if not crashed and resources[0].kind == "team":
+            crashed.append(resources[0].key)
+            raise SimulatedCrash(resources[0].key)
+        forget(ctx, *resources)
+
+    monkeypatch.setattr(handlers, "_forget", crash_once)
+    seen = len(platforms.control.requests())
+    with pytest.raises(SimulatedCrash):
+        _teardown(synced, on_commit)
+    # Deleted on GitHub, still recorded.
+    assert synced.resources.filter(kind="team", key=crashed[0]).exists()
+    assert _teams_left_on_github(platforms, teams) < len(teams)
+
+    settings.PROVISIONING_LEASE_SECONDS = 0  # the dead run's claim is stale at once
+    assert runner.run_course(synced.id).outcome == "COMPLETED"
+
+    synced.refresh_from_db()
+    assert synced.deleted_at is not None
+    calls = platforms.control.requests(since=seen)
+    # Exactly one DELETE sent per team, answered or not: the retry reads the crashed one (404)
+    # and only drops its row.
+    sent = Counter(c["path"] for c in calls if c["method"] == "DELETE" and "/teams/" in c["path"])
+    assert sent == Counter(_team_path(team) for team in teams.values())
+    assert {c["status"] for c in calls if c["method"] == "DELETE" and "/teams/" in c["path"]} == {
+        204
+    }
+    assert _platform_teams(platforms) == {}
+    assert not synced.resources.filter(kind__in=("team", "team_grant")).exists()
+
+
+def test_a_recorded_team_without_an_id_is_left_with_its_row_and_said_so(
+    laboratory, platforms, on_commit
+):
+    team = github_client().ensure_team("Systems staff")
+    row = ExternalResource.objects.create(
+        course=laboratory,
+        provider="github",
+        kind="team",
+        key="staff",
+        state="confirmed",
+        data={"slug": team.slug, "name": team.name},
+    )
+    assert f"Leave team {team.slug}" in teardown_plan(course=laboratory)["changes"]
+    seen = len(platforms.control.requests())
+
+    operation = _teardown(laboratory, on_commit)
+
+    assert operation.status == "COMPLETED"
+    assert _platform_teams(platforms)[team.slug]["id"] == team.id
+    calls = platforms.control.requests(since=seen)
+    assert not [c for c in calls if "/teams/" in c["path"]]
+    assert "no id was recorded" in operation.params["outcomes"]["REMOVE_GITHUB_TEAMS"]
+    assert list(laboratory.resources.all()) == [row]
 
 
 @pytest.mark.parametrize("step_name", CHANGE_STEPS["TEARDOWN"])

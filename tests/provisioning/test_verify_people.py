@@ -14,6 +14,7 @@ from provisioning.models import ExternalResource, Operation
 from provisioning.operations import course_lock_idle, operation_start
 from provisioning.people import members_sync
 from provisioning.repair import course_repair, repair_plan
+from provisioning.services import provisioning_retry
 from provisioning.verify import course_verify, drift_report_latest
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +155,49 @@ def test_teams_grants_and_links_changed_by_hand_are_reported_and_repaired(
     forced.refresh_from_db()
     assert forced.status == "COMPLETED"
     assert _writes(control.requests(since=seen)) == []
+
+
+def test_a_team_made_again_by_someone_else_is_not_taken_over_by_repair(
+    synced, platforms, on_commit
+):
+    """Another id under our team's slug is a stranger's team: repair neither records it as ours
+    nor grants it the course's repositories (a tear down would then delete it), and says what to
+    do; once it is out of the way, ours is made again."""
+    github = github_client()
+    staff = next(t for t in _rows(synced, "team") if t.data["purpose"] == "staff")
+    slug = staff.data["slug"]
+    assert github.delete_team_if_present(slug)
+    theirs = github.ensure_team(staff.data["name"], description="Someone else's")
+    with on_commit():
+        course_verify(course=synced)
+    assert ("team", staff.key, "changed") in _drift(synced)
+    plan = repair_plan(course=synced)["changes"]
+    assert any(f"GitHub team {staff.key}: deleted by hand and another" in line for line in plan)
+
+    with on_commit():
+        repair = course_repair(course=synced)
+    repair.refresh_from_db()
+
+    assert repair.status == Operation.Status.FAILED
+    failed = repair.steps.get(status="FAILED")
+    assert f"GitHub team {slug}" in failed.last_error and "not this course's" in failed.last_error
+    team = platforms.state()["github"]["orgs"][github.org]["people"]["teams"][slug]
+    assert team["id"] == theirs.id and team["repos"] == {}
+    assert not ExternalResource.objects.filter(
+        course=synced, kind="team", key=staff.key, state="confirmed"
+    ).exists()
+
+    # Staff delete the stranger's team (or rename it): the retry makes ours with its grants.
+    assert github.delete_team_if_present(slug)
+    with on_commit():
+        provisioning_retry(course=synced)
+    repair.refresh_from_db()
+    assert repair.status == Operation.Status.COMPLETED
+    made = github.get_team(slug)
+    assert made is not None and made.id != theirs.id
+    [row] = [t for t in _rows(synced, "team") if t.key == staff.key]
+    assert (row.state, row.external_id) == ("confirmed", str(made.id))
+    staff_grants = [g for g in _rows(synced, "team_grant") if g.data["team"] == staff.key]
+    assert staff_grants and all(
+        github.get_team_repo_permission(slug, g.data["repo"]) == "maintain" for g in staff_grants
+    )

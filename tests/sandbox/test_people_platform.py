@@ -57,6 +57,16 @@ def test_team_is_created_with_a_slug_read_back_and_unique_by_name(gh):
     assert_github_error(gh("GET", f"/orgs/{ORG}/teams/nope"), 404, "Not Found")
 
 
+def test_a_team_deleted_and_made_again_under_its_name_is_another_team_with_a_new_id(gh):
+    """As on GitHub: the slug comes back, the id does not (what tear down compares)."""
+    first = make_team(gh, "Algo Staff")
+    assert gh("DELETE", f"/orgs/{ORG}/teams/algo-staff").status_code == 204
+    assert_github_error(gh("GET", f"/orgs/{ORG}/teams/algo-staff"), 404, "Not Found")
+    again = make_team(gh, "Algo Staff")
+    assert again["slug"] == first["slug"] and again["id"] != first["id"]
+    assert gh("GET", f"/orgs/{ORG}/teams/algo-staff").json()["id"] == again["id"]
+
+
 def test_team_bad_input_is_a_clear_422(gh):
     assert_github_error(
         gh("POST", f"/orgs/{ORG}/teams", json={}),
@@ -125,6 +135,40 @@ def test_a_user_who_blocked_the_organization_answers_422(gh, sandbox_control):
     answer = gh("PUT", f"/orgs/{ORG}/teams/g1/memberships/troll", json={})
     assert_github_error(answer, 422, "Validation Failed")
     assert gh("GET", f"/orgs/{ORG}/invitations").json() == []
+
+
+def test_organization_membership_check_is_204_for_a_member_and_404_otherwise(
+    gh, sandbox, sandbox_control
+):
+    """``GET /orgs/{org}/members/{username}`` as GitHub answers it; a member's team membership
+    is active at once and sends no invitation."""
+    assert_github_error(
+        gh("GET", f"/orgs/{ORG}/members/ada"),
+        404,
+        "User does not exist or is not a member of the organization",
+    )
+    sandbox_control.add_github_member(ORG, "Ada")
+    member = gh("GET", f"/orgs/{ORG}/members/ADA")
+    assert (member.status_code, member.content) == (204, b"")
+    make_team(gh, "g1")
+    put = gh("PUT", f"/orgs/{ORG}/teams/g1/memberships/ada", json={})
+    assert put.json()["state"] == "active"
+    assert people(sandbox_control)["invitations_sent"] == 0
+    assert gh("GET", f"/orgs/{ORG}/invitations").json() == []
+    # someone invited is not a member until they accept
+    gh("PUT", f"/orgs/{ORG}/teams/g1/memberships/bob", json={})
+    assert gh("GET", f"/orgs/{ORG}/members/bob").status_code == 404
+    sandbox_control.accept_github_invitation(ORG, login="bob")
+    assert gh("GET", f"/orgs/{ORG}/members/bob").status_code == 204
+    assert_github_error(gh("GET", "/orgs/nope/members/ada"), 404, "Not Found")
+    # a requester outside the organization is sent to the public membership check
+    sandbox_control.create_org("other-org", plan="team", role="none")
+    outside = gh("GET", "/orgs/other-org/members/ada")
+    assert outside.status_code == 302
+    assert outside.headers["location"].endswith("/orgs/other-org/public_members/ada")
+    control = f"{sandbox.url}/_sandbox/github/orgs"
+    assert requests.put(f"{control}/{ORG}/members/-bad-", timeout=5).status_code == 400
+    assert requests.put(f"{control}/nope/members/ada", timeout=5).status_code == 404
 
 
 def test_membership_bad_role_is_422(gh):
