@@ -66,6 +66,15 @@ def teardown_plan(*, course: Course) -> dict[str, Any]:
                 discord_writes += 1
             elif maybe_made(resource):
                 changes.append(f"Leave {name}: its creation was never confirmed")
+    kept_channels = {str(c.external_id) for c in of(ResourceKind.CHANNEL) if c.data.get("adopted")}
+    for invite in of(ResourceKind.INVITE):
+        # One on a channel that stays would go on letting people in; replaced ones still noted.
+        codes = list(invite.data.get("superseded") or [])
+        if invite.state == CONFIRMED and str(invite.data.get("channel_id")) in kept_channels:
+            codes.append(invite.external_id)
+        for code in codes:
+            changes.append(f"Delete invite link {code}")
+            discord_writes += 1
     for team in of(ResourceKind.TEAM):
         ours = team.state == CONFIRMED and recorded_team_id(team) is not None
         if ours and not team.data.get("adopted"):

@@ -14,7 +14,8 @@ under our team's name are left where they are.
   when GitHub has it with the course's marker.
 - What lives inside a resource goes with it: seed and protection with their repository, team
   grants and memberships with the teams, invite links with their channel, staff overwrites with
-  their channel or their role (Discord deletes them with it).
+  their channel or their role (Discord deletes them with it). An invite link on a channel that
+  stays (adopted) is deleted by its code, as are replaced links still noted to delete.
 
 What was left is written to the operation's ``params["outcomes"][step]``, shown with it in the API
 and the admin (a completed step keeps no message of its own).
@@ -39,6 +40,7 @@ from provisioning.discord_access import discord_bot_membership_check
 from provisioning.handlers.archive import channels_reopen
 from provisioning.handlers.discord import server_name
 from provisioning.handlers.github import course_marker
+from provisioning.handlers.people import superseded_codes
 from provisioning.models import DiscordServer, ExternalResource, Operation, ResourceKind
 
 DISCORD = ExternalResource.Provider.DISCORD
@@ -147,16 +149,40 @@ def _delete_channels(ctx: StepContext) -> None:
             ctx.heartbeat()
             ctx.discord.delete_channel_if_present(channel.external_id, reason=_reason(ctx))
             _forget(ctx, channel)
-    # Discord deletes a channel's invites and overwrites with it; those on a channel left stay.
-    # (An invite records its channel's id in its data, a staff overwrite as its own id.)
+    # Discord deletes a channel's invites and overwrites with it; overwrites on a channel left
+    # stay (the staff role's go with the role). (An invite records its channel's id in its data,
+    # a staff overwrite as its own id.)
     gone = []
     for row in ExternalResource.objects.filter(course=ctx.course, kind__in=IN_CHANNEL):
-        if str(row.data.get("channel_id") or row.external_id) not in kept_ids:
+        kept = str(row.data.get("channel_id") or row.external_id) in kept_ids
+        if row.kind == ResourceKind.INVITE:
+            if _invite_links_delete(ctx, row, channel_kept=kept):
+                continue  # deleted, row and all
+            if kept and row.state != CONFIRMED:
+                left.append(f"invite link {row.key} ({UNCONFIRMED})")
+        if not kept or row.kind == ResourceKind.INVITE:
             gone.append(row.id)
-        elif row.kind == ResourceKind.INVITE:
-            left.append(f"invite link {row.external_id or row.key} (its channel stays)")
     ExternalResource.objects.filter(id__in=gone).delete()
     _report(ctx, left)
+
+
+def _invite_links_delete(ctx: StepContext, row: ExternalResource, *, channel_kept: bool) -> bool:
+    """Delete on Discord the links of an invite row that would outlive the tear down: the link
+    itself when its channel stays (an adopted ``#general``: a pool server must not go back with
+    a link that still lets the old course's people in), and the older links it replaced that are
+    still noted to delete (``people.invite_supersede``). Only codes the course recorded; "Unknown
+    Invite" counts as done. Then the row goes (the checkpoint); False when there was nothing to
+    delete."""
+    codes = superseded_codes(row)
+    if channel_kept and row.state == CONFIRMED and row.external_id:
+        codes.append(row.external_id)
+    if not codes:
+        return False
+    for code in codes:
+        ctx.heartbeat()
+        ctx.discord.delete_invite(code, reason=_reason(ctx))
+    _forget(ctx, row)
+    return True
 
 
 def delete_roles(ctx: StepContext) -> None:

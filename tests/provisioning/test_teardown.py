@@ -544,13 +544,46 @@ def test_invites_and_staff_overwrites_go_with_their_channel_or_role(laboratory, 
 
     operation = _teardown(laboratory, on_commit)
 
-    assert "invite link code2" in operation.params["outcomes"]["DELETE_DISCORD_CHANNELS"]
-    # The adopted channel's invite stays recorded (Discord keeps it); the staff overwrite on it
-    # went with the deleted role, the group channel's invite with the channel.
-    assert sorted(laboratory.resources.values_list("kind", "key")) == [
-        ("channel", "general"),
-        ("invite", "lecture"),
-    ]
+    assert "invite link" not in operation.params["outcomes"]["DELETE_DISCORD_CHANNELS"]
+    # The adopted channel's invite was deleted by its code (the sandbox no longer had it:
+    # "Unknown Invite" counts as done); the staff overwrite on it went with the deleted role,
+    # the group channel's invite with the channel.
+    assert sorted(laboratory.resources.values_list("kind", "key")) == [("channel", "general")]
+
+
+def test_a_lecture_link_on_the_adopted_general_is_deleted_before_the_server_goes_back(
+    platforms, provision, on_commit, settings
+):
+    """A pool server goes back to the pool: a link the course made on a channel that stays
+    would go on letting the old course's people into the next course's server."""
+    settings.GITHUB_WRITE_BUDGET = "100000/60"
+    platforms.add_servers(1, default_channels=True)  # Discord's template: #general, adopted
+    lecture = provision(name="Algorithms", type="LECTURE")
+    assert ExternalResource.objects.get(course=lecture, key="general").data["adopted"] is True
+    CourseMember.objects.create(course=lecture, name="Stu", email="stu@example.edu")
+    with on_commit():
+        members_sync(course=lecture)
+    guild_id = (
+        lecture.discord_guild_id
+        or ExternalResource.objects.get(course=lecture, kind="server").external_id
+    )
+    links = dict(
+        ExternalResource.objects.filter(course=lecture, kind="invite").values_list(
+            "key", "external_id"
+        )
+    )
+    live = {invite["code"] for invite in _guild(platforms, guild_id)["invites"]}
+    assert set(links.values()) <= live and links  # the members' and staff links
+    assert (
+        teardown_plan(course=lecture)["changes"].count(f"Delete invite link {links['members']}")
+        == 1
+    )  # on #general, adopted: said in the plan
+
+    operation = _teardown(lecture, on_commit)
+
+    assert operation.status == "COMPLETED"
+    assert not {invite["code"] for invite in _guild(platforms, guild_id)["invites"]}
+    assert not lecture.resources.filter(kind="invite").exists()
 
 
 def test_a_bot_removed_from_the_server_fails_the_tear_down_with_what_staff_must_do(
