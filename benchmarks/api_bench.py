@@ -14,6 +14,10 @@ What runs:
 - Clients are threads of this process, one new connection per request (gunicorn's sync workers do
   not keep connections alive), on the same machine: they share its cores with the server.
 
+After the three levels, ``SEMESTER_COURSES`` more courses are written straight into the
+database (one INSERT) and ``POST /courses`` is measured again at 10 clients: what a create costs
+once the semester holds thousands of courses (the clash check must not read them all).
+
 Each measurement sends a bounded number of requests (``REQUESTS`` or ``PER_CLIENT`` x clients,
 whichever is larger) and stops early after ``MAX_SECONDS``; only 127.0.0.1 is contacted.
 Prints a table; asserts nothing. Usage: ``DATABASE_URL=postgres://... make bench-api``.
@@ -36,6 +40,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from scratch import answers, drop_database, free_port, process, scratch_database, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +49,7 @@ REQUESTS = 200  # per measurement, at least
 PER_CLIENT = 10  # requests per client, at least (so that 50 clients make 500)
 MAX_SECONDS = 30.0  # per measurement, at most
 WARMUP = 20
+SEMESTER_COURSES = 5000
 SETTINGS = """\
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASES
@@ -135,6 +141,21 @@ def laboratory(label: str, index: int) -> dict:
     }
 
 
+def semester_fill(db_url: str, count: int) -> None:
+    """``count`` provisioned lectures of the bench's semester, in one INSERT, then ANALYZE (as
+    autovacuum would soon do): the table a semester start works against."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO courses_course (id, name, semester, slug, type, status, priority, "
+            "github_org, discord_guild_id, created_at, updated_at) "
+            "SELECT gen_random_uuid(), 'Filler ' || n, '2026-fall', '2026-fall-filler-' || n, "
+            "'LECTURE', 'COMPLETED', 'normal', '', '', now(), now() "
+            "FROM generate_series(1, %s) AS n",
+            [count],
+        )
+        conn.execute("ANALYZE courses_course")
+
+
 def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url:
@@ -210,6 +231,13 @@ def main() -> None:
                 )
                 course_ids += [json.loads(body)["id"] for body in bodies]
                 print(row("POST /courses", clients, result))
+            semester_fill(db_url, SEMESTER_COURSES)
+            result, _ = measure(
+                10,
+                lambda i: request("POST", base + "/courses", key, laboratory("full", i)),
+                expected=202,
+            )
+            print(row(f"  +{SEMESTER_COURSES:,} in the semester", 10, result))
             for clients in LEVELS:
                 result, _ = measure(
                     clients,
