@@ -4,8 +4,10 @@ Every request goes through :meth:`DiscordClient.request`, the single choke point
 and that writes one :class:`audit.models.AuditLog` row per HTTP request actually sent. It obeys
 Discord's rate-limit headers (per bucket and major parameter, plus the global limit): it waits for
 a bucket that has run dry, and after a 429 it waits ``retry_after`` and resends, which is safe
-because a 429 has no effect. Any other failure is raised as a typed error, never retried here: a
-5xx may have had its effect, and only the step handler knows how to look before writing again.
+because a 429 has no effect. A call that is safe to repeat (GET, PUT, DELETE, or a PATCH of
+absolute values) is sent again after a transient failure; a create (POST) is not: a 5xx may have
+had its effect, and only the step handler knows how to look before writing again. Any other
+failure is raised as a typed error.
 """
 
 from __future__ import annotations
