@@ -24,6 +24,7 @@ from common.admin_blocks import (
     badge_column,
     column,
     time_column,
+    when,
 )
 from imports.admin_forms import ImportApplyForm, ImportUploadForm
 from imports.models import Import, ImportRow
@@ -108,7 +109,7 @@ class ImportAdmin(ReadOnlyAdmin):
     )
     interrupted = column(
         lambda record: (
-            f"Interrupted ({record.interrupted_at:%Y-%m-%d %H:%M}): the process creating its "
+            f"Interrupted ({when(record.interrupted_at)}): the process creating its "
             "courses stopped; the rows not listed below were not created — import the file "
             "again to create them (the courses created are reported as existing)."
             if record.interrupted_at

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
 from courses.models import Course
 
@@ -84,8 +85,9 @@ class ImportRow(models.Model):
     course = models.ForeignKey(
         Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_rows"
     )
-    # The apply's progress: an import APPLYING whose newest row is old lost its process.
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The apply's progress: an import APPLYING whose newest row is old lost its process. The
+    # database default serves rows inserted by a previous release while a deploy rolls.
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
 
     class Meta:
         ordering = ["import_run", "line"]

@@ -81,7 +81,9 @@ def _split_groups(value: str) -> list[str]:
 
 
 def _parse_csv(content: str) -> list[RowInput]:
-    reader = csv.reader(io.StringIO(content.lstrip("\ufeff")))  # a BOM from spreadsheet exports
+    # A BOM from spreadsheet exports; newline="": the csv module reads \r\n, \n and a lone \r
+    # (Excel for Mac's "CSV (Macintosh)") itself, and newlines inside quoted cells stay.
+    reader = csv.reader(io.StringIO(content.lstrip("\ufeff"), newline=""))
     try:
         header = next(reader, None)
         if header is None:

@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 FILE_FIELDS = {"lab_groups": "groups", "discord_guild_id": "discordGuildId"}
 
 # An apply records a row every few milliseconds (each course in its own transaction) or, all or
-# nothing, commits every row at once after a few minutes at most (3,000 creates): an import still
+# nothing, commits every row at once after a few minutes at most (2,000 creates): an import still
 # APPLYING with nothing recorded for this long lost the process that applied it.
 APPLY_STALL = timedelta(minutes=10)
 
@@ -449,6 +449,9 @@ def imports_interrupted_mark(
     ends FAILED at once, with ``import.completed``. The missing rows are not resumed — the file
     is not kept —: importing the file again creates them, its created courses being clashes.
 
+    One whose every row is recorded is not interrupted (its apply died after its rows, or still
+    runs its courses inline): it is finished as the apply would have finished it.
+
     Run by the recovery sweep (``provisioning.signals.recovery_swept``) and on reading an import
     that is APPLYING (``import_refresh``); ``import_id``: that one import only.
     """
@@ -464,6 +467,13 @@ def imports_interrupted_mark(
     marked = []
     for record in stalled:
         created = record.rows.filter(outcome=ImportRow.Outcome.CREATED).exists()
+        rows_in_plan = int(record.plan.get("validRows", 0)) + int(record.plan.get("invalidRows", 0))
+        if rows_in_plan and record.rows.count() >= rows_in_plan:
+            # Every row is recorded: the apply got past its rows (it died before its last
+            # update, or it is still running its courses inline). Not interrupted: what
+            # import_apply would have said.
+            _applied(record, created=created, now=now)
+            continue
         status = Import.Status.PROVISIONING if created else Import.Status.FAILED
         finished_at = None if created else now
         # A compare-and-set: two sweeps, or a sweep and a reader, mark it once.
@@ -484,6 +494,16 @@ def imports_interrupted_mark(
         else:
             _emit_completed(record, status, completed=0, failed=0)
     return marked
+
+
+def _applied(record: Import, *, created: bool, now: datetime) -> None:
+    """An apply whose every row is recorded, finished as ``import_apply`` finishes it."""
+    applying = Import.objects.filter(id=record.id, status=Import.Status.APPLYING)
+    if created:
+        if applying.update(status=Import.Status.PROVISIONING):
+            import_refresh(import_id=record.id)
+    else:
+        applying.update(status=Import.Status.REJECTED, finished_at=now)
 
 
 def _emit_completed(record: Import, status: str, *, completed: int, failed: int) -> None:

@@ -80,7 +80,8 @@ def teardown_plan(*, course: Course) -> dict[str, Any]:
         if ours and not team.data.get("adopted"):
             # Read by slug first: one made again by someone else under the name is left.
             changes.append(
-                f"Delete team {team.data.get('slug') or team.key} if it still has its recorded id"
+                f"Delete team {team.data.get('slug') or team.key} if it still has its recorded id "
+                "and the course's marker"
             )
             github_writes += 1
         else:

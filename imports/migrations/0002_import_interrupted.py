@@ -1,4 +1,4 @@
-import django.utils.timezone
+import django.db.models.functions.datetime
 from django.db import migrations, models
 
 
@@ -16,8 +16,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="importrow",
             name="created_at",
-            # Rows recorded before this migration: their import ended long ago (now will do).
-            field=models.DateTimeField(auto_now_add=True, default=django.utils.timezone.now),
-            preserve_default=False,
+            # A database default: rows recorded before this migration get its time (their import
+            # ended long ago), and a process still running the previous release inserts rows
+            # without the column while a deploy rolls.
+            field=models.DateTimeField(
+                auto_now_add=True, db_default=django.db.models.functions.datetime.Now()
+            ),
         ),
     ]

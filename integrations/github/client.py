@@ -610,8 +610,10 @@ class GitHubClient:
         """Whether ``username`` is a member of the organization (1 read): GitHub answers 204 for
         a member and 404 for someone who is not (or no such user). A requester outside the
         organization gets 302 to the public-membership check instead (never our owner token or
-        installation): anything but 204 means "not known to be a member", which costs at most an
-        invitation we would have sent anyway. Repeated after a transient failure."""
+        installation): 204 is a member, 404 or 302 "not known to be a member", which costs at
+        most an invitation we would have sent anyway. Any other failure (403: the token lost its
+        rights) is raised as for every call, as the sync's other reads would. Repeated after a
+        transient failure."""
         requester = self.github.requester
         url = f"/orgs/{self.org}/members/{quote(username, safe='')}"
 

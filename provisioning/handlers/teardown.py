@@ -156,10 +156,10 @@ def _delete_channels(ctx: StepContext) -> None:
     for row in ExternalResource.objects.filter(course=ctx.course, kind__in=IN_CHANNEL):
         kept = str(row.data.get("channel_id") or row.external_id) in kept_ids
         if row.kind == ResourceKind.INVITE:
+            if kept and row.state != CONFIRMED:  # its create may have been sent: said, always
+                left.append(f"invite link {row.key} ({UNCONFIRMED})")
             if _invite_links_delete(ctx, row, channel_kept=kept):
                 continue  # deleted, row and all
-            if kept and row.state != CONFIRMED:
-                left.append(f"invite link {row.key} ({UNCONFIRMED})")
         if not kept or row.kind == ResourceKind.INVITE:
             gone.append(row.id)
     ExternalResource.objects.filter(id__in=gone).delete()
@@ -242,8 +242,10 @@ def remove_teams(ctx: StepContext) -> None:
     - A confirmed team is read by slug (1 read) and deleted (1 write) only when it has the id
       recorded when it was made; its row then goes. Gone (404): only the row goes — which is
       also how a run that died between the delete and its row finishes: no second DELETE.
-    - Another id under the slug: ours was deleted by hand and someone made theirs. It is not
-      touched; our row goes (our team and what was in it are gone) and the step says so.
+    - Another id under the slug, or no course marker in its description: ours was deleted by
+      hand and someone made theirs (a repair before the sync checked the marker could even have
+      recorded its id). It is not touched; our row goes (our team and what was in it are gone)
+      and the step says so.
     - A confirmed team with no id recorded (a row not written by the sync) is left with its row
       and said so, as an unconfirmed one is: by slug alone ours cannot be told from a stranger's.
     """
@@ -260,7 +262,11 @@ def remove_teams(ctx: StepContext) -> None:
         else:
             ctx.heartbeat()
             found = ctx.github.get_team(slug)
-            if found is not None and found.id != team_id:
+            # The marker too: before the sync checked it, a repair could record a stranger's
+            # team (made again under our name) as ours, id and all.
+            if found is not None and (
+                found.id != team_id or course_marker(ctx.course) not in found.description
+            ):
                 left.append(f"team {slug} ({NOT_OURS})")
             elif found is not None:
                 # A team deleted and made again between this read and the delete would be

@@ -49,6 +49,19 @@ def test_dry_run_json_prints_the_plan(csv_file, platforms):
     assert not Course.objects.exists() and platforms.requests() == []
 
 
+def test_a_file_with_old_mac_line_endings_reads_like_any_other(tmp_path):
+    """Excel for Mac's "CSV (Macintosh)" ends lines with a lone CR."""
+    path = tmp_path / "semester.csv"
+    path.write_bytes(
+        b"name,semester,type,groups\rAlgorithms,2026-fall,lecture,\rNetworks,2026-fall,lecture,\r"
+    )
+    plan = json.loads(run(str(path), "--dry-run", "--json"))
+    assert [(row["line"], row["name"]) for row in plan["rows"]] == [
+        (2, "Algorithms"),
+        (3, "Networks"),
+    ]
+
+
 def test_dry_run_with_bad_rows_lists_them_and_exits_non_zero(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(CSV + "Bad,2026-autumn,lecture,,\n")

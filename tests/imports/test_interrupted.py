@@ -5,6 +5,7 @@ interrupted; its created courses go on, and it ends FAILED with import.completed
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -125,3 +126,37 @@ def test_an_old_import_still_recording_rows_is_left_alone():
 
     record.refresh_from_db()
     assert record.status == Import.Status.APPLYING and record.interrupted_at is None
+
+
+def test_an_apply_that_died_after_recording_every_row_is_not_interrupted(
+    platforms, emitted, django_capture_on_commit_callbacks
+):
+    """Its rows are all there (it died before its last update): finished as the apply would,
+    following its courses, not FAILED for rows that were never missing."""
+    platforms.add_servers(4)
+    dies = _dies_on_the_final_update(Import.objects.filter)
+    with (
+        mock.patch.object(Import.objects, "filter", dies),
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(ProcessDied),
+    ):
+        import_apply(content=CSV, format="csv")
+    record = Import.objects.get()
+    assert record.status == Import.Status.APPLYING and record.rows.count() == 4
+    age(record, APPLY_STALL + timedelta(seconds=1))
+
+    recovery_sweep()
+
+    record.refresh_from_db()
+    assert record.interrupted_at is None
+    assert record.status == Import.Status.COMPLETED  # its four courses were provisioned inline
+    assert [call["data"]["interrupted"] for call in emitted] == [False]
+
+
+def _dies_on_the_final_update(filter_):
+    def filter_or_die(*args, **kwargs):
+        if set(kwargs) == {"id", "status"}:  # import_apply's last update, from APPLYING
+            raise ProcessDied
+        return filter_(*args, **kwargs)
+
+    return filter_or_die

@@ -12,6 +12,7 @@ from courses.models import Course, CourseMember
 from provisioning import runner
 from provisioning.context import discord_client, github_client
 from provisioning.handlers import teardown as handlers
+from provisioning.handlers.github import course_marker
 from provisioning.invitations import invitations_counted
 from provisioning.models import DiscordServer, ExternalResource, Operation
 from provisioning.operations import CourseDeletedError, OperationBusyError
@@ -225,7 +226,7 @@ def test_recorded_teams_are_deleted_with_their_grants_and_memberships(
     laboratory, platforms, on_commit
 ):
     client = github_client()
-    team = client.ensure_team("Systems staff")
+    team = client.ensure_team("Systems staff", description=f"Ours {course_marker(laboratory)}")
     client.ensure_team("Other course staff")
     ExternalResource.objects.create(
         course=laboratory,
@@ -325,6 +326,28 @@ def test_a_team_made_again_by_someone_else_under_our_name_survives_and_is_said_s
     assert f"team {theirs.slug} (not ours: made again by someone else)" in outcome
     # Our rows are forgotten: our team, its grants and memberships are gone from GitHub.
     assert not synced.resources.filter(kind__in=("team", "team_grant")).exists()
+
+
+def test_a_strangers_team_recorded_as_ours_by_an_older_repair_survives(
+    synced, platforms, on_commit
+):
+    """Before the sync checked the marker, a repair could record a team made again by someone
+    else under our name, its id and all: the id matches, the marker does not."""
+    teams = _teams(synced)
+    ours = teams["group-1"]
+    client = github_client()
+    assert client.delete_team_if_present(ours.data["slug"])
+    theirs = client.ensure_team(ours.data["name"], description="Someone else's")
+    ExternalResource.objects.filter(id=ours.id).update(
+        external_id=str(theirs.id), data={**ours.data, "id": theirs.id}
+    )
+
+    operation = _teardown(synced, on_commit)
+
+    assert operation.status == "COMPLETED"
+    assert set(_platform_teams(platforms)) == {theirs.slug}
+    outcome = operation.params["outcomes"]["REMOVE_GITHUB_TEAMS"]
+    assert f"team {theirs.slug} (not ours: made again by someone else)" in outcome
 
 
 def test_crash_between_a_team_delete_and_its_record_finishes_with_one_delete_per_team(
