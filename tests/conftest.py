@@ -160,6 +160,13 @@ def platforms(sandbox, sandbox_control, settings) -> Platforms:
 
 
 @pytest.fixture
+def on_commit(django_capture_on_commit_callbacks: Any) -> Callable[[], Any]:
+    """``with on_commit():`` runs what a service enqueues, as after its commit (inline
+    execution in tests)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
 def provision(django_capture_on_commit_callbacks) -> Callable[..., Course]:
     """Create a course through the service and let its (eager) task run, as after a commit."""
 

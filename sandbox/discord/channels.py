@@ -378,26 +378,21 @@ def delete_invite(state: DiscordState, request: Request, body: Any) -> Response:
     the invite as it was. A code no server has (never made, deleted, used up) or one past its
     expiry is 10006 Unknown Invite, as Discord drops an expired invite."""
     code = request.params["code"]
-    now = time.time()
-    for guild in state.guilds.values():
-        invite = guild.invites.get(code)
-        if invite is None:
-            continue
-        if invite.expired(now):
-            del guild.invites[code]
-            break
-        if state.bot_id not in guild.members:
-            raise errors.missing_permissions()  # a code anyone may resolve, a server not ours
-        channel = guild.channels[invite.channel_id]
-        on_channel = state.channel_permissions(guild, channel) & perms.MANAGE_CHANNELS
-        if not on_channel and not state.guild_permissions(guild) & perms.MANAGE_GUILD:
-            raise errors.missing_permissions()
-        answer = _invite_json(state, guild, invite)
-        del guild.invites[code]
-        state.counters["invites_deleted"] += 1
-        state.audit(guild, "INVITE_DELETE", code, audit_reason(request))
-        return Response(200, answer)
-    raise errors.unknown_invite()
+    found = _live_invite(state, code, time.time())
+    if found is None:
+        raise errors.unknown_invite()
+    guild, invite = found
+    if state.bot_id not in guild.members:
+        raise errors.missing_permissions()  # a code anyone may resolve, a server not ours
+    channel = guild.channels[invite.channel_id]
+    on_channel = state.channel_permissions(guild, channel) & perms.MANAGE_CHANNELS
+    if not on_channel and not state.guild_permissions(guild) & perms.MANAGE_GUILD:
+        raise errors.missing_permissions()
+    answer = _invite_json(state, guild, invite)
+    del guild.invites[code]
+    state.counters["invites_deleted"] += 1
+    state.audit(guild, "INVITE_DELETE", code, audit_reason(request))
+    return Response(200, answer)
 
 
 def accept_invite(state: DiscordState, code: str, username: str) -> dict[str, Any]:
@@ -407,29 +402,39 @@ def accept_invite(state: DiscordState, code: str, username: str) -> dict[str, An
     if not isinstance(username, str) or not username.strip():
         raise ValueError("username must be a non-empty string")
     now = time.time()
+    found = _live_invite(state, code, now)
+    if found is None:
+        raise LookupError(f"no valid invite {code}")
+    guild, invite = found
+    user = next((u for u in state.users.values() if u.username == username), None)
+    if user is None:
+        user = User(state.new_id(), username)
+        state.users[user.id] = user
+    member = guild.members.get(user.id)
+    if member is None:
+        member = Member(user.id, [], now)
+        guild.members[user.id] = member
+    for role_id in invite.role_ids:
+        if role_id in guild.roles and role_id not in member.roles:
+            member.roles.append(role_id)
+    invite.uses += 1
+    if invite.max_uses and invite.uses >= invite.max_uses:
+        del guild.invites[code]
+    return {"guild_id": guild.id, "user_id": user.id, "roles": list(member.roles)}
+
+
+def _live_invite(state: DiscordState, code: str, now: float) -> tuple[Guild, Invite] | None:
+    """The server and invite of ``code``, or None: unknown, or past its expiry (then dropped,
+    as Discord does)."""
     for guild in state.guilds.values():
         invite = guild.invites.get(code)
         if invite is None:
             continue
         if invite.expired(now):
             del guild.invites[code]
-            break
-        user = next((u for u in state.users.values() if u.username == username), None)
-        if user is None:
-            user = User(state.new_id(), username)
-            state.users[user.id] = user
-        member = guild.members.get(user.id)
-        if member is None:
-            member = Member(user.id, [], now)
-            guild.members[user.id] = member
-        for role_id in invite.role_ids:
-            if role_id in guild.roles and role_id not in member.roles:
-                member.roles.append(role_id)
-        invite.uses += 1
-        if invite.max_uses and invite.uses >= invite.max_uses:
-            del guild.invites[code]
-        return {"guild_id": guild.id, "user_id": user.id, "roles": list(member.roles)}
-    raise LookupError(f"no valid invite {code}")
+            return None
+        return guild, invite
+    return None
 
 
 def _invite_roles(state: DiscordState, guild: Guild, raw: Any) -> list[str]:

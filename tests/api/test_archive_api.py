@@ -19,11 +19,6 @@ def lecture(platforms, provision) -> Course:
     return course
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def test_archive_then_unarchive_a_course(api, lecture, platforms, on_commit):
     guild = lecture.discord_guild_id
     with on_commit():

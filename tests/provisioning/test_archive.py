@@ -54,11 +54,6 @@ class SimulatedCrash(BaseException):
     """The process dies here."""
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def _provision(platforms, provision, kind: str, name: str = "Archivable") -> Course:
     platforms.add_servers(1)
     groups = ("Alpha", "Beta") if kind == Course.Type.LABORATORY else ()

@@ -36,11 +36,6 @@ class SimulatedCrash(BaseException):
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def synced(platforms, provision, on_commit, settings) -> Course:
     settings.GITHUB_WRITE_BUDGET = "100000/60"
     platforms.add_servers(1)

@@ -37,12 +37,6 @@ def laboratory(platforms, provision) -> Course:
     return course
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run what a service enqueues, as after its commit (inline execution in tests)."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def _writes_since(platforms, seen: int) -> list[dict[str, Any]]:
     return [r for r in platforms.control.requests(since=seen) if r["method"] in WRITES]
 

@@ -39,11 +39,6 @@ def _unpaced(settings):
     settings.GITHUB_WRITE_BUDGET = "100000/60"
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def _lab(platforms, provision, groups: int, name: str = "Systems") -> Course:
     platforms.add_servers(1)
     course = provision(

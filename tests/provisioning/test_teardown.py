@@ -33,11 +33,6 @@ class SimulatedCrash(BaseException):
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
 def laboratory(platforms, provision) -> Course:
     platforms.add_servers(1)
     course = provision(name="Systems", type="LABORATORY", groups=("Alpha", "Beta"))

@@ -29,11 +29,6 @@ def laboratory(platforms, provision) -> Course:
     return course
 
 
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def _resource(course: Course, kind: str, key: str) -> ExternalResource:
     return ExternalResource.objects.get(course=course, kind=kind, key=key)
 
