@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from common.rows import rows_insert
 from courses.models import MAX_LAB_GROUPS, Course, LabGroup
 from courses.semesters import SemesterError, semester_is, semester_normalize
 from courses.validators import SEMESTER, SNOWFLAKE, clean_text_errors
@@ -25,7 +27,7 @@ from provisioning.naming import (
     repository_names,
 )
 from provisioning.pool import discord_server_reserve
-from provisioning.services import provisioning_enqueue, provisioning_plan
+from provisioning.services import provisioning_enqueue, provisioning_plan_rows
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -218,9 +220,12 @@ def _name_clash(
         numbers = [g.number for g in groups]
         wanted = set(repository_names(slug=slug, type=type, group_numbers=numbers))
         arms |= _owner_slugs(wanted, org=org)
-    # Newest first, sorted here: the few rows found cost less to sort than ORDER BY to compile.
+    # Newest first, sorted here: the few rows found cost less to sort than ORDER BY to compile
+    # (hence ``order_by()``: without it, the model's default ordering is compiled all the same).
     candidates = sorted(
-        Course.objects.filter(arms, deleted_at__isnull=True).prefetch_related("lab_groups"),
+        Course.objects.filter(arms, deleted_at__isnull=True)
+        .order_by()
+        .prefetch_related("lab_groups"),
         key=lambda course: course.created_at,
         reverse=True,
     )
@@ -316,9 +321,15 @@ def course_create(
     semester = found.semester
     course_id = uuid.uuid4()
     slug = course_slug(name=name, semester=semester, course_id=course_id)
+    # The course, its groups, its operation and its steps are one statement (common.rows): a
+    # transaction of its own. A block is opened only when something else must join it (a server
+    # taken out of the pool), or inside the caller's block, so that a lost race rolls back to a
+    # savepoint and the caller's transaction can still say who won: BEGIN and COMMIT are two
+    # round trips on every create.
+    block = bool(discord_guild_id) or transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic():
-            course = Course.objects.create(
+        with transaction.atomic() if block else nullcontext():
+            course = Course(
                 id=course_id,
                 name=name,
                 semester=semester,
@@ -330,16 +341,18 @@ def course_create(
                 created_by_key=created_by_key,
                 created_by_user=created_by_user,
             )
-            created = LabGroup.objects.bulk_create(
+            created = [
                 LabGroup(course=course, name=group.name.strip(), number=group.number)
                 for group in groups
-            )
+            ]
+            operation, steps = provisioning_plan_rows(course=course)
+            # The course, its groups, its operation and its steps: one statement, not four.
+            rows_insert([course], created, [operation], steps)
             # The caller shows the course at once: its groups are known, not read back.
             course._prefetched_objects_cache = {  # type: ignore[attr-defined]
                 "lab_groups": sorted(created, key=lambda group: group.number)
             }
             discord_server_reserve(course=course)
-            provisioning_plan(course=course, new=True)
             provisioning_enqueue(course=course)
     except IntegrityError as exc:  # a concurrent create won the race for a unique value
         same = Course.objects.filter(deleted_at__isnull=True).filter(

@@ -39,10 +39,9 @@ class NothingToRetryError(Exception):
     """The course has no failed step."""
 
 
-def provisioning_plan(*, course: Course, new: bool = False) -> list[ProvisioningStep]:
-    """The course's PROVISION operation: one PENDING step row per step of the course's type.
-
-    ``new``: the course was created in this transaction, so it has no steps to number after.
+def provisioning_plan(*, course: Course) -> list[ProvisioningStep]:
+    """The course's PROVISION operation: one PENDING step row per step of the course's type,
+    numbered after its earlier ones (a new course's are written with it: provisioning_plan_rows).
     """
     operation = Operation.objects.create(
         course=course,
@@ -50,9 +49,23 @@ def provisioning_plan(*, course: Course, new: bool = False) -> list[Provisioning
         requested_by_key=course.created_by_key,
         requested_by_user=course.created_by_user,
     )
-    return operation_plan(
-        operation=operation, steps=steps_for(course.type), after=0 if new else None
+    return operation_plan(operation=operation, steps=steps_for(course.type))
+
+
+def provisioning_plan_rows(*, course: Course) -> tuple[Operation, list[ProvisioningStep]]:
+    """A new course's PROVISION operation and its PENDING steps, built but not saved: the
+    course's creation writes them with the course, in one statement (common.rows)."""
+    operation = Operation(
+        course=course,
+        kind=Operation.Kind.PROVISION,
+        requested_by_key=course.created_by_key,
+        requested_by_user=course.created_by_user,
     )
+    steps = [
+        ProvisioningStep(course=course, operation=operation, name=name, order=order)
+        for order, name in enumerate(steps_for(course.type), start=1)
+    ]
+    return operation, steps
 
 
 def operation_plan(

@@ -1,0 +1,127 @@
+"""rows_insert: several tables' rows in one round trip on PostgreSQL, bulk_create elsewhere."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from common.rows import RowsInsertError, rows_insert
+from courses.models import Course, LabGroup
+from provisioning.models import Operation, ProvisioningStep
+from tests.factories import CourseFactory
+
+pytestmark = pytest.mark.django_db
+ON_POSTGRESQL = connection.vendor == "postgresql"
+
+
+def course_rows(name: str = "Networks") -> tuple[Course, list, Operation, list]:
+    course = Course(
+        id=uuid.uuid4(), name=name, semester="2026-fall", slug=f"2026-fall-{name.lower()}"
+    )
+    course.type = Course.Type.LABORATORY
+    groups = [LabGroup(course=course, name=f"Group {n}", number=n) for n in (1, 2, 3)]
+    operation = Operation(course=course, kind=Operation.Kind.PROVISION, params={"why": "test"})
+    steps = [
+        ProvisioningStep(course=course, operation=operation, name=f"STEP_{n}", order=n)
+        for n in (1, 2)
+    ]
+    return course, groups, operation, steps
+
+
+def written(obj) -> dict:
+    """A row as read back, every column."""
+    return type(obj).objects.filter(pk=obj.pk).values().get()
+
+
+def test_the_rows_are_written_with_their_keys_and_the_models_defaults():
+    course, groups, operation, steps = course_rows()
+
+    with CaptureQueriesContext(connection) as queries:
+        rows_insert([course], groups, [operation], steps)
+
+    # One statement on PostgreSQL; one insert per table elsewhere.
+    assert len(queries.captured_queries) == (1 if ON_POSTGRESQL else 4)
+    for obj in [course, *groups, operation, *steps]:
+        assert obj.pk is not None and not obj._state.adding and obj._state.db == "default"
+    assert written(course) | {} == {
+        **written(course),
+        "status": "PENDING",  # the model's defaults, written
+        "priority": "normal",
+        "created_at": course.created_at,  # auto_now_add set on the instance as a save would
+        "updated_at": course.updated_at,
+    }
+    assert course.created_at is not None
+    assert sorted(LabGroup.objects.filter(course=course).values_list("id", "number")) == [
+        (group.pk, group.number) for group in groups
+    ]
+    assert written(operation)["params"] == {"why": "test"}  # JSON, as the field writes it
+    # The steps point at the operation made in the same statement.
+    assert list(
+        ProvisioningStep.objects.filter(course=course).values_list("id", "operation_id", "status")
+    ) == [(step.pk, operation.pk, "PENDING") for step in steps]
+
+
+def test_a_unique_value_already_taken_writes_nothing():
+    CourseFactory(name="Networks", semester="2026-fall")
+    course, groups, operation, steps = course_rows("Networks")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert([course], groups, [operation], steps)
+
+    assert not Course.objects.filter(pk=course.pk).exists()
+    assert not LabGroup.objects.filter(course_id=course.pk).exists()
+    assert not Operation.objects.filter(course_id=course.pk).exists()
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRESQL, reason="bulk_create's own rules elsewhere; CI runs this on PostgreSQL"
+)
+def test_an_expression_is_refused():
+    course, *_ = course_rows()
+    course.priority = F("name")
+    with pytest.raises(RowsInsertError, match="plain values only"):
+        rows_insert([course])
+
+
+def test_nothing_to_write_sends_nothing():
+    with CaptureQueriesContext(connection) as queries:
+        rows_insert([], [])
+    assert queries.captured_queries == []
+
+
+def test_one_model_per_batch():
+    course, _, operation, _ = course_rows()
+    with pytest.raises(RowsInsertError, match="One model per batch"):
+        rows_insert([course, operation])
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRESQL, reason="bulk_create elsewhere takes any order; CI runs this on PostgreSQL"
+)
+def test_a_row_may_only_point_at_an_unsaved_instance_alone_in_an_earlier_batch():
+    course, _, operation, steps = course_rows()
+    other = Operation(course=course, kind=Operation.Kind.VERIFY)
+
+    with pytest.raises(RowsInsertError, match="no earlier batch holds alone"):
+        rows_insert([course], [operation, other], steps)
+    with pytest.raises(RowsInsertError, match="no earlier batch holds alone"):
+        rows_insert([course], steps, [operation])  # the operation comes after its steps
+
+
+@pytest.mark.sqlite
+def test_on_sqlite_each_batch_is_a_bulk_create_in_one_transaction():
+    """The embedded default: one insert per batch, all or nothing."""
+    course, groups, operation, steps = course_rows()
+    clash = Course(id=course.id, name="Other", semester="2026-fall", slug="2026-fall-other")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert([course], groups, [operation], steps, [clash])  # the last one fails
+    assert not Course.objects.filter(pk=course.pk).exists()
+
+    course, groups, operation, steps = course_rows()
+    rows_insert([course], groups, [operation], steps)
+    assert ProvisioningStep.objects.filter(operation=operation).count() == 2
