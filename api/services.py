@@ -65,7 +65,10 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
     the digests, and the bootstrap value, are then compared with ``hmac.compare_digest``.
     """
     digest = hash_key(raw_key)
-    api_key = ApiKey.objects.filter(hashed_key=digest).first()
+    try:  # get(), not first(): the digest is unique, and first() would compile an ORDER BY
+        api_key: ApiKey | None = ApiKey.objects.get(hashed_key=digest)
+    except ApiKey.DoesNotExist:
+        api_key = None
     if api_key is None or not hmac.compare_digest(api_key.hashed_key, digest):
         api_key = _bootstrap_key(raw_key, digest)
     elif api_key.is_bootstrap and not _is_bootstrap_value(raw_key):
