@@ -65,7 +65,8 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
     the digests, and the bootstrap value, are then compared with ``hmac.compare_digest``.
     """
     digest = hash_key(raw_key)
-    try:  # get(), not first(): the digest is unique, and first() would compile an ORDER BY
+    # get(), not first(): the digest is unique, and first() would compile an ORDER BY.
+    try:
         api_key: ApiKey | None = ApiKey.objects.get(hashed_key=digest)
     except ApiKey.DoesNotExist:
         api_key = None

@@ -346,7 +346,6 @@ def course_create(
                 for group in groups
             ]
             operation, steps = provisioning_plan_rows(course=course)
-            # The course, its groups, its operation and its steps: one statement, not four.
             rows_insert([course], created, [operation], steps)
             # The caller shows the course at once: its groups are known, not read back.
             course._prefetched_objects_cache = {  # type: ignore[attr-defined]

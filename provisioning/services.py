@@ -68,19 +68,14 @@ def provisioning_plan_rows(*, course: Course) -> tuple[Operation, list[Provision
     return operation, steps
 
 
-def operation_plan(
-    *, operation: Operation, steps: tuple[StepName, ...], after: int | None = None
-) -> list[ProvisioningStep]:
-    """The operation's PENDING steps, numbered after the course's earlier ones (``after``: the
-    last order, when the caller knows it; read otherwise)."""
-    last = after
-    if last is None:
-        last = (
-            ProvisioningStep.objects.filter(course_id=operation.course_id)
-            .order_by("-order")
-            .values_list("order", flat=True)
-            .first()
-        ) or 0
+def operation_plan(*, operation: Operation, steps: tuple[StepName, ...]) -> list[ProvisioningStep]:
+    """The operation's PENDING steps, numbered after the course's earlier ones."""
+    last = (
+        ProvisioningStep.objects.filter(course_id=operation.course_id)
+        .order_by("-order")
+        .values_list("order", flat=True)
+        .first()
+    ) or 0
     return ProvisioningStep.objects.bulk_create(
         ProvisioningStep(course_id=operation.course_id, operation=operation, name=name, order=order)
         for order, name in enumerate(steps, start=last + 1)
