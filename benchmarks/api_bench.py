@@ -4,7 +4,8 @@ same run, GET /health, at 1, 10 and 50 clients.
 What runs:
 - A scratch database ``<NAME>_api_bench`` is created on the PostgreSQL server of ``DATABASE_URL``
   (so its own data is untouched; needs CREATEDB), migrated, and dropped at the end.
-- gunicorn serves ``config.wsgi`` on a free loopback port: sync workers, 2 x cores + 1 of them,
+- gunicorn serves ``config.wsgi`` on a free loopback port: sync workers, 2 x cores + 1 of them
+  (``BENCH_API_WORKERS`` to try another number),
   base settings with DEBUG off, persistent database connections (CONN_MAX_AGE=60, as in
   production), throttling and the active-course cap switched off.
 - Provisioning tasks are NOT executed: ``CELERY_BROKER_URL=memory://`` makes each gunicorn worker
@@ -19,7 +20,16 @@ database (one INSERT) and ``POST /courses`` is measured again at 10 clients: wha
 once the semester holds thousands of courses (the clash check must not read them all).
 
 Each measurement sends a bounded number of requests (``REQUESTS`` or ``PER_CLIENT`` x clients,
-whichever is larger) and stops early after ``MAX_SECONDS``; only 127.0.0.1 is contacted.
+whichever is larger) and stops early after ``MAX_SECONDS``; only 127.0.0.1 is contacted. A
+thousand requests give a p99 that is the 10th slowest, not the 2nd: one stall of the machine
+(seen here: every request in flight slowed by 50 ms at once, now and then) moves it less.
+
+``cpu ms`` is the machine's busy CPU time during the measurement (every process: gunicorn,
+PostgreSQL, the clients; from /proc/stat, Linux only) per request: what a request costs, steadier
+from run to run than its latency on a shared machine, where the same code ran 1.7 times faster
+or slower an hour apart. With every core busy, cores x 1000 / cpu ms is the most requests a
+second the machine can serve.
+
 Prints a table; asserts nothing. Usage: ``DATABASE_URL=postgres://... make bench-api``.
 """
 
@@ -45,7 +55,7 @@ from scratch import answers, drop_database, free_port, process, scratch_database
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = (1, 10, 50)
-REQUESTS = 200  # per measurement, at least
+REQUESTS = 1000  # per measurement, at least
 PER_CLIENT = 10  # requests per client, at least (so that 50 clients make 500)
 MAX_SECONDS = 30.0  # per measurement, at most
 WARMUP = 20
@@ -63,6 +73,18 @@ class Measurement:
     latencies: list[float] = field(default_factory=list)
     errors: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    cpu: float = float("nan")  # the machine's busy CPU seconds during the measurement
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the machine spent on anything but idling since it started (NaN off Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return float("nan")
+    idle, iowait = ticks[3], ticks[4]
+    return (sum(ticks[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
 
 
 def request(method: str, url: str, key: str, body: dict | None = None) -> tuple[int, bytes, float]:
@@ -102,12 +124,13 @@ def measure(clients: int, make_call, expected: int) -> tuple[Measurement, list[b
                     result.errors[status] = result.errors.get(status, 0) + 1
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
-    start = time.perf_counter()
+    busy, start = machine_busy_seconds(), time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     result.elapsed = time.perf_counter() - start
+    result.cpu = machine_busy_seconds() - busy
     return result, bodies
 
 
@@ -125,10 +148,11 @@ def row(name: str, clients: int, m: Measurement) -> str:
     p50 = percentile(m.latencies, 50) * 1000
     p99 = percentile(m.latencies, 99) * 1000
     mean = statistics.fmean(m.latencies) * 1000 if m.latencies else float("nan")
+    cpu = m.cpu / (done + errors) * 1000 if done + errors else float("nan")
     error_text = ", ".join(f"{code}x{n}" for code, n in sorted(m.errors.items())) or "-"
     return (
         f"{name:<28} {clients:>7} {done + errors:>8} {throughput:>9.1f} "
-        f"{p50:>8.1f} {p99:>8.1f} {mean:>8.1f}  {error_text if errors else '-'}"
+        f"{p50:>8.1f} {p99:>8.1f} {mean:>8.1f} {cpu:>7.1f}  {error_text if errors else '-'}"
     )
 
 
@@ -162,7 +186,7 @@ def main() -> None:
         sys.exit("api_bench: set DATABASE_URL=postgres://USER@HOST:5432/NAME (PostgreSQL)")
     db_url, admin = scratch_database(url, "api_bench")
     key = "bench-" + secrets.token_urlsafe(24)
-    workers = 2 * (os.cpu_count() or 1) + 1
+    workers = int(os.environ.get("BENCH_API_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
     settings_dir = Path(tempfile.mkdtemp())
     (settings_dir / "api_bench_settings.py").write_text(SETTINGS)
     env = {
@@ -213,7 +237,7 @@ def main() -> None:
             )
             print(
                 f"{'endpoint':<28} {'clients':>7} {'requests':>8} {'req/s':>9} "
-                f"{'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}  errors"
+                f"{'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'cpu ms':>7}  errors"
             )
             course_ids: list[str] = []
             for label in ("warmup", *map(str, LEVELS)):
