@@ -43,29 +43,30 @@ def provisioning_plan(*, course: Course) -> list[ProvisioningStep]:
     """The course's PROVISION operation: one PENDING step row per step of the course's type,
     numbered after its earlier ones (a new course's are written with it: provisioning_plan_rows).
     """
-    operation = Operation.objects.create(
-        course=course,
-        kind=Operation.Kind.PROVISION,
-        requested_by_key=course.created_by_key,
-        requested_by_user=course.created_by_user,
-    )
+    operation = _provision_operation(course)
+    operation.save()
     return operation_plan(operation=operation, steps=steps_for(course.type))
 
 
 def provisioning_plan_rows(*, course: Course) -> tuple[Operation, list[ProvisioningStep]]:
     """A new course's PROVISION operation and its PENDING steps, built but not saved: the
     course's creation writes them with the course, in one statement (common.rows)."""
-    operation = Operation(
-        course=course,
-        kind=Operation.Kind.PROVISION,
-        requested_by_key=course.created_by_key,
-        requested_by_user=course.created_by_user,
-    )
+    operation = _provision_operation(course)
     steps = [
         ProvisioningStep(course=course, operation=operation, name=name, order=order)
         for order, name in enumerate(steps_for(course.type), start=1)
     ]
     return operation, steps
+
+
+def _provision_operation(course: Course) -> Operation:
+    """The course's PROVISION operation, asked by whoever created the course (not saved)."""
+    return Operation(
+        course=course,
+        kind=Operation.Kind.PROVISION,
+        requested_by_key=course.created_by_key,
+        requested_by_user=course.created_by_user,
+    )
 
 
 def operation_plan(*, operation: Operation, steps: tuple[StepName, ...]) -> list[ProvisioningStep]:
