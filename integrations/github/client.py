@@ -593,6 +593,27 @@ class GitHubClient:
                 return found
             page += 1
 
+    def invitation_team_ids(self, invitation_id: int) -> list[int] | None:
+        """The ids of the teams a pending invitation carries (1 read per 100 teams), or None
+        when it is no longer pending (404: accepted, expired or cancelled). Repeated after a
+        transient failure. An invitation matched by email alone may be another course's: this
+        tells whether it carries ours (skip it when ``team_count`` is 0)."""
+        found: list[int] = []
+        page = 1
+        while True:
+            try:
+                data = self._send(
+                    f"read teams of invitation {invitation_id} of {self.org} (page {page})",
+                    "GET",
+                    f"/orgs/{self.org}/invitations/{invitation_id}/teams?per_page=100&page={page}",
+                )
+            except NotFoundError:
+                return None
+            found.extend(int(team["id"]) for team in data or [])
+            if len(data or []) < 100:
+                return found
+            page += 1
+
     def cancel_org_invitation(self, invitation_id: int) -> bool:
         """Cancel a pending invitation (1 write); False when it is gone already (accepted,
         expired or cancelled: not a failure)."""

@@ -18,8 +18,9 @@ organization invitation carrying their team. Each seat is a ``MEMBERSHIP`` resou
   and the window may hold one more than the budget for that rare race. An email is always an
   invitation: it always waits.
 - A crash between a call and its record leaves an intent: the next run looks first (the team
-  membership, or the pending invitations for the email) and sends only if nothing is there,
-  counting the intent again from then (it may be older than the 24-hour window).
+  membership, or the pending invitation for the email, ours only if it carries our team) and
+  sends only if nothing is there, counting the intent again from then (it may be older than the
+  24-hour window).
 - A refusal that concerns one person (a user who blocked the organization, an unknown username,
   an email GitHub will not invite) fails that member with the reason, not the step.
 - Pending seats are read back (one listing of the pending invitations, and a membership read for
@@ -92,6 +93,10 @@ class Seat:
         return MEMBERSHIP if self.member.github_username else INVITATION
 
     @property
+    def team_id(self) -> int:
+        return int(self.team.data.get("id") or self.team.external_id)
+
+    @property
     def who(self) -> str:
         return (self.member.github_username or self.member.email).strip()
 
@@ -141,6 +146,19 @@ class _Pending:
     def for_email(self, email: str) -> OrgInvitation | None:
         wanted = email.lower()
         return next((i for i in self.all() if (i.email or "").lower() == wanted), None)
+
+    def ours(self, email: str, team_id: int) -> OrgInvitation | None:
+        """The pending invitation for ``email`` when it carries our team, else None. GitHub
+        holds one invitation per email in the organization, so the one found may be another
+        course's (another team), or one sent by hand: taken for ours, this course would believe
+        the person invited to its team. Its teams are read (1 read, only on this rare recovery
+        path; none when it carries no team). Gone by then (404: accepted or cancelled meanwhile)
+        it is not found either: we cannot tell whose it was."""
+        invitation = self.for_email(email)
+        if invitation is None or invitation.team_count == 0:
+            return None
+        team_ids = self.ctx.github.invitation_team_ids(invitation.id)
+        return invitation if team_ids and team_id in team_ids else None
 
 
 class _Sync:
@@ -270,7 +288,9 @@ class _Sync:
             if data.get("state") in ("active", "gone"):
                 invitation_id = ""  # accepted or expired: there is no invitation left to cancel
             elif not invitation_id:  # an intent: the invitation may have been sent, look
-                found = self.pending.for_email(str(data.get("email", "")))
+                # Only one carrying our team: another course's invitation is not ours to cancel.
+                email, team_id = str(data.get("email", "")), int(data.get("team_id") or 0)
+                found = self.pending.ours(email, team_id)
                 invitation_id = str(found.id) if found else ""
             cancelled = bool(invitation_id) and self.ctx.github.cancel_org_invitation(
                 int(invitation_id)
@@ -375,7 +395,9 @@ class _Sync:
             if seat.kind == MEMBERSHIP:
                 membership = self.ctx.github.get_team_membership(seat.slug, seat.who)
                 return membership_found(membership, sent=False) if membership else None
-            invitation = self.pending.for_email(seat.who)
+            # Not ours (another course's team): the POST then meets GitHub's "already invited",
+            # and the member FAILS asking for a username, as without the crash.
+            invitation = self.pending.ours(seat.who, seat.team_id)
             return invitation_found(invitation) if invitation else None
 
         def send() -> Found:
@@ -392,9 +414,8 @@ class _Sync:
                 return membership_found(
                     self.ctx.github.set_team_membership(seat.slug, seat.who, role=seat.role)
                 )
-            team_id = seat.team.data.get("id") or int(seat.team.external_id)
             return invitation_found(
-                self.ctx.github.invite_to_org(email=seat.who, team_ids=[int(team_id)])
+                self.ctx.github.invite_to_org(email=seat.who, team_ids=[seat.team_id])
             )
 
         try:

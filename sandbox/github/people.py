@@ -7,7 +7,9 @@
 - ``PUT/GET/DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}``: someone outside the
   organization gets an organization invitation and ``state: "pending"`` until they accept
   (control API), ``"active"`` after; a user who blocked the organization answers 422.
-- ``POST/GET /orgs/{org}/invitations``, ``DELETE /orgs/{org}/invitations/{invitation_id}``.
+- ``POST/GET /orgs/{org}/invitations``, ``DELETE /orgs/{org}/invitations/{invitation_id}``,
+  ``GET /orgs/{org}/invitations/{invitation_id}/teams`` (the teams it carries; 404 once it is no
+  longer pending).
 - ``GET /orgs/{org}/members/{username}``: 204 for a member of the organization, 404 for anyone
   else; a requester outside the organization (or anonymous) gets 302 to the public-membership
   check, as on GitHub.
@@ -98,6 +100,7 @@ def register(gh: FakeGitHub) -> None:
     gh.route("GET", "/orgs/{org}/invitations", list_invitations)
     gh.route("POST", "/orgs/{org}/invitations", create_invitation)
     gh.route("DELETE", "/orgs/{org}/invitations/{invitation_id}", delete_invitation)
+    gh.route("GET", "/orgs/{org}/invitations/{invitation_id}/teams", list_invitation_teams)
     gh.route("GET", "/orgs/{org}/members/{username}", check_member)
 
 
@@ -517,6 +520,21 @@ def create_invitation(gh: FakeGitHub, request: Request) -> Response:
                 "state": "pending",
             }
     return Response(201, _invitation_json(api_base(request), org, invitation))
+
+
+def list_invitation_teams(gh: FakeGitHub, request: Request) -> Response:
+    """The teams a pending invitation carries (a deleted team is taken off it as it goes); an
+    unknown, accepted, expired or cancelled invitation is 404."""
+    org = _admin_org(gh, request, DOCS_INVITATIONS)
+    _expire(gh, org)
+    try:
+        invitation = org.invitations[int(request.params["invitation_id"])]
+    except (KeyError, ValueError):
+        fail(404, "Not Found", DOCS_INVITATIONS)
+    api = api_base(request)
+    by_id = {team.id: team for team in org.teams.values()}
+    teams = [by_id[t] for t in invitation.team_ids if t in by_id]
+    return paginate(request, [_team_json(api, org, team) for team in teams])
 
 
 def _login_of(gh: FakeGitHub, org: Org, invitee_id: int) -> str | None:

@@ -8,6 +8,7 @@ import re
 
 import pytest
 import responses
+from responses import matchers
 
 from integrations.discord.client import DiscordClient
 from integrations.errors import NotFoundError, PermanentError, RateLimitedError, TransientError
@@ -173,6 +174,49 @@ def test_invite_list_cancel(github, sandbox_control):
     with pytest.raises(PermanentError, match="422"):
         github.invite_to_org(email="bob@uni.example")
     assert len(github.list_org_invitations()) == 1
+
+
+def test_invitation_team_ids_reads_the_teams_an_invitation_carries(github, sandbox_control):
+    ours, other = github.ensure_team("g1"), github.ensure_team("g2")
+    invitation = github.invite_to_org(email="ada@uni.example", team_ids=[ours.id, other.id])
+    bare = github.invite_to_org(email="bob@uni.example")
+    mark = last_id(sandbox_control)
+    assert github.invitation_team_ids(invitation.id) == [ours.id, other.id]
+    assert github.invitation_team_ids(bare.id) == []
+    assert sent(sandbox_control, mark) == [
+        ("GET", f"/orgs/{ORG}/invitations/{invitation.id}/teams"),
+        ("GET", f"/orgs/{ORG}/invitations/{bare.id}/teams"),
+    ]
+    # a deleted team is no longer on it; an invitation no longer pending reads as None
+    github.delete_team_if_present("g2")
+    assert github.invitation_team_ids(invitation.id) == [ours.id]
+    github.cancel_org_invitation(invitation.id)
+    assert github.invitation_team_ids(invitation.id) is None
+
+
+def test_invitation_team_ids_is_repeated_after_a_server_error():
+    """A read: a 502 changed nothing, the client asks again and pages through 100 at a time."""
+    api = "https://github.test/api/v3"
+    github = GitHubClient(
+        api_url=api, token="t", org=ORG, seconds_between_writes=0, safe_retry_delay=0
+    )
+    teams = re.compile(rf".*/orgs/{ORG}/invitations/7/teams\?.*")
+
+    def page(number: int) -> list:
+        return [matchers.query_param_matcher({"per_page": "100", "page": str(number)})]
+
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, teams, status=502, json={}, match=page(1))
+        full = [{"id": n, "slug": f"t{n}"} for n in range(100)]
+        mock.add(responses.GET, teams, json=full, match=page(1))
+        mock.add(responses.GET, teams, json=[{"id": 100, "slug": "t100"}], match=page(2))
+        assert github.invitation_team_ids(7) == list(range(101))
+        assert len(mock.calls) == 3
+    with responses.RequestsMock() as mock:
+        gone = re.compile(rf".*/orgs/{ORG}/invitations/8/teams.*")
+        mock.add(responses.GET, gone, status=404, json={"message": "Not Found"})
+        assert github.invitation_team_ids(8) is None
+        assert len(mock.calls) == 1  # a 404 is an answer, not repeated
 
 
 def test_list_org_invitations_follows_pages(github):

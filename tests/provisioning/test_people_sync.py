@@ -105,6 +105,7 @@ MEMBERSHIP_PUT = ("github", "PUT", "/orgs/{org}/teams/{team_slug}/memberships/{u
 MEMBERSHIP_DELETE = ("github", "DELETE", "/orgs/{org}/teams/{team_slug}/memberships/{username}")
 INVITATION_POST = ("github", "POST", "/orgs/{org}/invitations")
 INVITATION_DELETE = ("github", "DELETE", "/orgs/{org}/invitations/{invitation_id}")
+INVITATION_TEAMS = "/orgs/{org}/invitations/{invitation_id}/teams"
 
 
 # -- (1) one write per thing, (2) none on a re-sync ---------------------------------------------
@@ -279,6 +280,9 @@ def test_crash_between_a_call_and_its_record(
     monkeypatch.setattr(resources, "_confirm", confirm)
     assert course.resources.filter(key=crashed[0], state="intended").exists()
     _finish_and_check(platforms, course, settings)
+    # the invitation found for the email is ours by its team: one read, on that recovery only
+    teams_read = [c for c in platforms.requests() if c["route"] == INVITATION_TEAMS]
+    assert len(teams_read) == (1 if what == "invitation" else 0)
 
 
 # -- (4) the invitation budget: members wait, GitHub never refuses ------------------------------
@@ -481,6 +485,91 @@ def test_an_intent_older_than_the_window_is_spent_again_before_its_invitation_go
     early.refresh_from_db()
     late.refresh_from_db()
     assert (early.github_state, late.github_state) == (State.PENDING, State.WAITING)
+
+
+def _email_intent_beside_an_invitation_not_ours(
+    platforms, provision, on_commit, monkeypatch, whose: str
+) -> tuple[Course, CourseMember, dict[str, Any]]:
+    """Ada's email already has a pending invitation in the organization that is not the
+    Compilers course's (Networks' team, or no team: sent by hand); Compilers' sync dies after her
+    intent, before its call."""
+    from integrations.github.client import GitHubClient
+    from provisioning.context import github_client
+
+    platforms.add_servers(2)
+    networks = provision(name="Networks")
+    compilers = provision(name="Compilers")
+    if whose == "another course's":
+        CourseMember.objects.create(course=networks, name="Ada", email="ada@uni.example")
+        _sync(on_commit, networks)
+    else:
+        github_client().invite_to_org(email="ada@uni.example")
+    [theirs] = _people(platforms)["invitations"]
+    ada = CourseMember.objects.create(course=compilers, name="Ada", email="ada@uni.example")
+    invite = GitHubClient.invite_to_org
+
+    def die_before_the_call(self, **kwargs):
+        raise SimulatedCrash("before the invitation's call")
+
+    monkeypatch.setattr(GitHubClient, "invite_to_org", die_before_the_call)
+    with pytest.raises(SimulatedCrash):
+        _sync(on_commit, compilers)
+    monkeypatch.setattr(GitHubClient, "invite_to_org", invite)
+    assert ExternalResource.objects.filter(member=ada, state="intended").exists()
+    return compilers, ada, theirs
+
+
+NOT_OURS = ["another course's", "sent by hand"]
+
+
+@pytest.mark.parametrize("whose", NOT_OURS)
+def test_a_recovered_email_intent_does_not_take_an_invitation_without_its_team(
+    platforms, provision, on_commit, settings, monkeypatch, whose
+):
+    """GitHub holds one invitation per email in the organization: the one the retry finds for
+    the email is ours only if it carries our team. Another's is not taken for ours (the course
+    would believe Ada invited to its team): the POST meets GitHub's "already invited" and Ada
+    fails asking for her username, as without the crash; the other invitation stays as it was."""
+    compilers, ada, theirs = _email_intent_beside_an_invitation_not_ours(
+        platforms, provision, on_commit, monkeypatch, whose
+    )
+    seen = len(platforms.requests())
+    settings.PROVISIONING_LEASE_SECONDS = 0
+    assert runner.run_course(compilers.id).outcome == "COMPLETED"
+
+    calls = platforms.requests()[seen:]
+    teams_read = [c for c in calls if c["route"] == INVITATION_TEAMS]
+    assert len(teams_read) == (0 if whose == "sent by hand" else 1)  # no team on it: no read
+    posts = [(c["method"], c["route"], c["status"]) for c in calls if c["method"] != "GET"]
+    assert posts == [("POST", INVITATION_POST[2], 422)]
+    ada.refresh_from_db()
+    assert ada.github_state == State.FAILED
+    assert "already have a pending invitation to test-university" in ada.github_detail
+    assert "give their GitHub username" in ada.github_detail
+    record = ExternalResource.objects.get(member=ada, kind="membership")
+    assert (record.state, record.external_id) == ("confirmed", "")
+    assert (record.data["state"], record.data["invites"]) == ("refused", False)
+    assert _people(platforms)["invitations"] == [theirs]
+
+
+@pytest.mark.parametrize("whose", NOT_OURS)
+def test_removing_a_member_with_an_email_intent_leaves_an_invitation_without_its_team(
+    platforms, provision, on_commit, settings, monkeypatch, whose
+):
+    """Ada leaves the Compilers roster before the retry: her intent's invitation may have gone,
+    so the retry looks for it, but one not carrying our team is not ours to cancel."""
+    compilers, ada, theirs = _email_intent_beside_an_invitation_not_ours(
+        platforms, provision, on_commit, monkeypatch, whose
+    )
+    CourseMember.objects.filter(id=ada.id).update(removed_at=timezone.now())
+    seen = len(platforms.requests())
+    settings.PROVISIONING_LEASE_SECONDS = 0
+    assert runner.run_course(compilers.id).outcome == "COMPLETED"
+
+    assert _writes(platforms.requests()[seen:]) == {}
+    assert _people(platforms)["invitations"] == [theirs]
+    ada.refresh_from_db()
+    assert ada.github_state == State.REMOVED
 
 
 def test_removing_an_email_invitee_who_accepted_since_the_last_sync_says_to_do_it_by_hand(

@@ -199,6 +199,21 @@ def test_email_invitation_with_team_is_listed_cancelled_and_accepted(gh, sandbox
     assert_github_error(gh("DELETE", f"/orgs/{ORG}/invitations/{other['id']}"), 404, "Not Found")
 
 
+def test_an_invitations_teams_are_listed_until_it_is_no_longer_pending(gh, sandbox_control):
+    g1, g2 = make_team(gh, "g1"), make_team(gh, "g2")
+    body = invite(gh, email="ada@uni.example", team_ids=[g1["id"], g2["id"]]).json()
+    assert body["invitation_teams_url"].endswith(f"/invitations/{body['id']}/teams")
+    teams = gh("GET", f"/orgs/{ORG}/invitations/{body['id']}/teams")
+    assert teams.status_code == 200
+    assert [(t["id"], t["slug"]) for t in teams.json()] == [(g1["id"], "g1"), (g2["id"], "g2")]
+    paged = gh("GET", f"/orgs/{ORG}/invitations/{body['id']}/teams?per_page=1&page=2").json()
+    assert [t["slug"] for t in paged] == ["g2"]
+    sandbox_control.accept_github_invitation(ORG, invitation_id=body["id"], login="ada-l")
+    gone = gh("GET", f"/orgs/{ORG}/invitations/{body['id']}/teams")
+    assert_github_error(gone, 404, "Not Found")
+    assert_github_error(gh("GET", f"/orgs/{ORG}/invitations/nope/teams"), 404, "Not Found")
+
+
 def test_invitation_by_invitee_id_makes_pending_team_memberships(gh, sandbox_control):
     team = make_team(gh, "g1")
     user = gh("GET", "/users/grace").json()
