@@ -132,8 +132,9 @@ def least_verify(s: Shape) -> Minimum:
 def least_sync(s: Shape) -> Minimum:
     # people-platform.md: the staff role and its overwrite on every channel, one write per invite
     # link; on GitHub ensure_team reads by slug then creates (1 R + 1 W), one PUT per grant, one
-    # write per membership or invitation.
-    return (0, 1 + s.channels + s.invite_links, s.teams, s.teams + s.grants + s.members)
+    # write per membership or invitation; the members' step reads each team again before its
+    # first seat (1 R: still ours, by its id).
+    return (0, 1 + s.channels + s.invite_links, 2 * s.teams, s.teams + s.grants + s.members)
 
 
 def least_resync(s: Shape) -> Minimum:

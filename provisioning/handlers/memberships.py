@@ -23,11 +23,15 @@ organization invitation carrying their team. Each seat is a ``MEMBERSHIP`` resou
   24-hour window).
 - A refusal that concerns one person (a user who blocked the organization, an unknown username,
   an email GitHub will not invite) fails that member with the reason, not the step.
-- Pending seats are read back (one listing of the pending invitations, and a membership read for
-  a username no longer listed); people off the roster (``removed_at``) or moved to another team
-  leave their team, or their pending invitation is cancelled.
+- Pending seats are read back (one listing of the pending invitations, an email's matched by its
+  recorded invitation id, and a membership read for a username no longer listed); people off the
+  roster (``removed_at``) or moved to another team leave their team, or their pending invitation
+  is cancelled.
 - A removed seat's resource stays, retired (its key suffixed), so that its invitation keeps
   counting against the 24-hour window.
+- A team is read by slug before the attempt's first call for it (``team_not_ours``): ours
+  deleted by hand, or another team made under its name, gets nothing sent; its seats fail saying
+  what staff must do, not the step.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from integrations.errors import PermanentError, PlatformUnreachableError
 from integrations.github.client import InvitationLimitError, OrgInvitation, TeamMembership
 from provisioning.context import StepContext
 from provisioning.errors import ProvisioningConfigError
+from provisioning.handlers.github import course_marker
 from provisioning.invitations import (
     invitation_org,
     invitation_respend,
@@ -120,6 +125,65 @@ def _who(record: ExternalResource) -> tuple[str, str]:
     return data.get("kind", ""), str(data.get("username") or data.get("email") or "").lower()
 
 
+def teams_checked(ctx: StepContext) -> dict[str, str | None]:
+    """The teams read in this attempt (``team_not_ours``): slug -> why not ours, None if ours."""
+    checked: dict[str, str | None] = ctx.cache.setdefault("teams_checked", {})
+    return checked
+
+
+def team_not_ours(ctx: StepContext, slug: str, team_id: int | None) -> str | None:
+    """Why the team under ``slug`` must not be acted on, or None when it is still ours.
+
+    Read by slug (1 read per team per attempt) before the attempt's first call that puts
+    something in it or reads a seat of it, so none when nothing is sent to it (a re-sync with no
+    change). A slug is a name, not an identity: our team deleted by hand and another made under
+    its name would otherwise get our students and our repositories until a verify noticed. Ours
+    has the id recorded when the sync made it and the course's marker in its description, as the
+    tear down checks (``provisioning.handlers.teardown``). Not ours (or gone), nothing is sent
+    to it: its seats fail and its grants are left, with this message, also kept on the
+    operation (``params["teamProblems"]``). The step is not failed: a failed sync leaves the
+    course FAILED, where verify and repair — which make our team again — are refused.
+    """
+    checked = teams_checked(ctx)
+    if slug in checked:
+        return checked[slug]
+    org, marker = ctx.github.org, course_marker(ctx.course)
+    ctx.heartbeat()
+    found = ctx.github.get_team(slug)
+    then = "verify and repair the course (ours is made again), then sync its roster again."
+    problem: str | None = None
+    if found is None:
+        problem = (
+            f"GitHub team {slug} of {org} is gone: it was deleted by hand. Nothing was sent to "
+            f"it: {then}"
+        )
+    elif found.id != team_id:
+        problem = (
+            f"GitHub team {slug} of {org} is not this course's any more: ours was deleted by "
+            "hand and another team made under its name. Nothing was sent to it: rename or "
+            f"delete that team on GitHub, then {then}"
+        )
+    elif marker not in found.description:
+        problem = (
+            f"GitHub team {slug} of {org} lacks this course's marker {marker} in its "
+            "description. Nothing was sent to it: put the marker back if the team is this "
+            "course's; if it is someone else's, rename or delete it on GitHub, then " + then
+        )
+    checked[slug] = problem
+    if problem is not None:
+        _team_problem_record(ctx, slug, problem)
+    return problem
+
+
+def _team_problem_record(ctx: StepContext, slug: str, problem: str) -> None:
+    operation = ctx.step.operation
+    if operation is None:
+        return
+    problems = {**(operation.params.get("teamProblems") or {}), slug: problem}
+    operation.params = {**operation.params, "teamProblems": problems}
+    Operation.objects.filter(id=operation.id).update(params=operation.params)
+
+
 def _purpose(course: Course, member: CourseMember) -> str | None:
     if member.role in CourseMember.STAFF:
         return "staff"
@@ -142,6 +206,9 @@ class _Pending:
 
     def logins(self) -> set[str]:
         return {i.login.lower() for i in self.all() if i.login}
+
+    def ids(self) -> set[str]:
+        return {str(i.id) for i in self.all()}
 
     def for_email(self, email: str) -> OrgInvitation | None:
         wanted = email.lower()
@@ -169,7 +236,14 @@ class _Sync:
         self.pending = _Pending(ctx)
         self.refused_until: datetime | None = None  # GitHub refused over its limit: stop asking
         self.org_members: dict[str, bool] = {}  # username (lowercase) -> read in the organization
+        self.team_ids: dict[str, int] = {}  # slug -> the id recorded for the course's team
         self.counts = {"sent": 0, "waiting": 0, "failed": 0, "removed": 0}
+
+    def not_ours(self, slug: str, team_id: Any = None) -> str | None:
+        """``team_not_ours`` against the id recorded for the course's team of that slug, else
+        the one recorded with the seat (its team no longer the course's: the seat is leaving)."""
+        recorded = self.team_ids.get(slug) or (int(team_id) if team_id else None)
+        return team_not_ours(self.ctx, slug, recorded)
 
     # -- the member's state, as shown on the roster -------------------------------------------
     def show(
@@ -242,6 +316,8 @@ class _Sync:
                 username = str(data.get("username", ""))
                 if username.lower() in logins:
                     continue  # still invited
+                if self.not_ours(str(data["team"]), data.get("team_id")):
+                    continue  # not read in another's team: the seat shows why (sync_memberships)
                 found = self.ctx.github.get_team_membership(str(data["team"]), username)
                 if found is None:
                     # The invitation expired (or was declined): the seat is missing, a new
@@ -249,9 +325,18 @@ class _Sync:
                     self.retire(record, "invitation expired")
                     continue
                 self.update(record, state=found.state)
-            elif self.pending.for_email(str(data.get("email", ""))) is None:
+            elif not self.still_invited(record):
                 young = now - record.created_at < INVITATION_LIFETIME
                 self.update(record, state="active" if young else "gone")
+
+    def still_invited(self, record: ExternalResource) -> bool:
+        """Whether an email seat's invitation is still listed: by the id recorded with it, not
+        by its email. GitHub holds one invitation per email, so after ours expired (or was
+        cancelled) another course's, or one sent by hand, may be listed for the same email: by
+        email ours would show as pending forever. The email only for a record with no id."""
+        if record.external_id:
+            return record.external_id in self.pending.ids()
+        return self.pending.for_email(str(record.data.get("email", ""))) is not None
 
     def update(self, record: ExternalResource, **changes: Any) -> None:
         if all(record.data.get(k) == v for k, v in changes.items()):
@@ -280,6 +365,13 @@ class _Sync:
             detail = "Removed from the roster."  # GitHub had refused them: nothing to undo
         elif data.get("kind") == MEMBERSHIP:
             username = str(data.get("username", ""))
+            problem = self.not_ours(team, data.get("team_id"))
+            if problem is not None:
+                # Nobody is taken out of another's team; the seat stays until a repair forgets
+                # it with our team (which took it along when it was deleted).
+                self.counts["failed"] += 1
+                self.show(member, State.FAILED, problem)
+                return
             # False when they were not in it: an earlier run removed them, or never added them.
             self.ctx.github.remove_team_membership(team, username)
             detail = f"Removed from team {team}."
@@ -364,6 +456,13 @@ class _Sync:
             record = self.intend(seat)
             if record is None:
                 return  # waiting
+        problem = self.not_ours(seat.slug, seat.team_id)
+        if problem is not None:
+            if fresh:
+                record.delete()  # nothing is sent: the slot goes back
+            self.counts["failed"] += 1
+            self.show(member, State.FAILED, problem)
+            return
         base = {**record.data, **seat.data()}
 
         def membership_found(membership: TeamMembership, *, sent: bool = True) -> Found:
@@ -501,6 +600,8 @@ class _Sync:
             return
         if record.data.get("state") not in ("pending", "active"):
             return  # refused: nobody to change
+        if self.not_ours(seat.slug, seat.team_id):
+            return  # the seat shows why (sync_memberships)
         self.ctx.heartbeat()
         found = self.ctx.github.set_team_membership(seat.slug, seat.who, role=seat.role)
         self.update(record, role=seat.role, state=found.state)
@@ -518,6 +619,10 @@ def sync_memberships(ctx: StepContext) -> None:
         for team in ExternalResource.objects.filter(
             course=course, provider=GITHUB, kind=ResourceKind.TEAM, state=CONFIRMED
         )
+    }
+    sync.team_ids = {
+        str(team.data.get("slug") or team.key): int(team.data.get("id") or team.external_id)
+        for team in teams.values()
     }
     members = sorted(
         course.members.select_related("lab_group"),
@@ -558,7 +663,12 @@ def sync_memberships(ctx: StepContext) -> None:
         held = live.get(seat.key)
         if held is not None and held.state == CONFIRMED:
             sync.role_update(seat, held)
-            sync.show_record(seat.member, held)
+            # Its team found not ours in this attempt: the seat went with ours, say so.
+            problem = teams_checked(ctx).get(seat.slug)
+            if problem is not None:
+                sync.show(seat.member, State.FAILED, problem)
+            else:
+                sync.show_record(seat.member, held)
         else:
             sync.add(seat, held)
 
@@ -587,9 +697,11 @@ def _summarize(ctx: StepContext, sync: _Sync, members: list[CourseMember]) -> No
     operation = ctx.step.operation
     if operation is None:
         return
+    # A team found not ours (by this step or the teams' one) comes first: it needs staff.
+    problems = (operation.params.get("teamProblems") or {}).values()
     params = {
         **operation.params,
-        "detail": detail,
+        "detail": " ".join([*problems, detail]),
         "github": {
             **sync.counts,
             "waiting": len(waiting),

@@ -23,7 +23,7 @@ from integrations.github.client import TeamInfo, team_slug
 from provisioning.context import StepContext
 from provisioning.errors import ProvisioningConfigError
 from provisioning.handlers.github import course_marker, repo_targets
-from provisioning.handlers.memberships import sync_memberships
+from provisioning.handlers.memberships import sync_memberships, team_not_ours, teams_checked
 from provisioning.models import ExternalResource, ResourceKind
 from provisioning.naming import legacy_slug
 from provisioning.resources import Found, resource_ensure, resource_get
@@ -380,6 +380,7 @@ def sync_github_teams(ctx: StepContext) -> None:
                 spec.name, description=_team_description(ctx.course, spec)
             )
             _ours_or_conflict(ctx, team)
+            teams_checked(ctx)[team.slug] = None  # just read, and ours: no read for its grants
             return Found(
                 str(team.id),
                 url=f"https://github.com/orgs/{org}/teams/{team.slug}",
@@ -395,10 +396,15 @@ def sync_github_teams(ctx: StepContext) -> None:
             lab_group=spec.lab_group,
         )
         slug = team.data.get("slug", spec.slug)
+        team_id = int(team.data.get("id") or team.external_id)
         for repo, permission in spec.repos:
             key = f"{spec.slug}:{repo}"
             grant = _existing(ctx, GITHUB, ResourceKind.TEAM_GRANT, key)
-            _redo_if(grant, grant is not None and grant.data.get("permission") != permission)
+            stale = grant is not None and grant.data.get("permission") != permission
+            unsent = grant is None or grant.state != CONFIRMED or stale
+            if unsent and team_not_ours(ctx, slug, team_id):
+                break  # no repository for another's team (the operation says why)
+            _redo_if(grant, stale)
 
             def give(
                 repo: str = repo,

@@ -106,6 +106,7 @@ MEMBERSHIP_DELETE = ("github", "DELETE", "/orgs/{org}/teams/{team_slug}/membersh
 INVITATION_POST = ("github", "POST", "/orgs/{org}/invitations")
 INVITATION_DELETE = ("github", "DELETE", "/orgs/{org}/invitations/{invitation_id}")
 INVITATION_TEAMS = "/orgs/{org}/invitations/{invitation_id}/teams"
+TEAM_READ = "/orgs/{org}/teams/{team_slug}"
 
 
 # -- (1) one write per thing, (2) none on a re-sync ---------------------------------------------
@@ -135,8 +136,9 @@ def test_first_sync_of_a_lab_writes_once_per_thing_and_a_resync_writes_nothing(
         INVITATION_POST: emails,
     }
     assert {c["status"] for c in calls if c["method"] != "GET"} <= {200, 201, 204}
-    reads = [c for c in calls if c["method"] == "GET"]
-    assert [c["status"] for c in reads] == [404] * 5  # each team looked up before it is made
+    reads = [(c["route"], c["status"]) for c in calls if c["method"] == "GET"]
+    # each team looked up before it is made, and read again (still ours) before its first seat
+    assert reads == [(TEAM_READ, 404)] * 5 + [(TEAM_READ, 200)] * 5
     assert usernames + emails == 123
     people = _people(platforms)
     assert len(people["invitations"]) == 123
@@ -649,6 +651,169 @@ def test_removing_someone_whose_invitation_expired_sends_no_cancel(platforms, pr
     assert bob.github_state == State.REMOVED
 
 
+def test_an_expired_invitation_is_not_read_back_as_pending_from_another_one_for_its_email(
+    platforms, provision, on_commit
+):
+    """GitHub holds one invitation per email: after ours expired, another course invited the
+    same address with its own team. The read back matches the invitation id we recorded, not
+    the email: ours is no longer pending and Bob is told so, instead of showing pending forever
+    (and theirs is neither cancelled nor taken for ours)."""
+    platforms.add_servers(2)
+    course = provision(name="Compilers")
+    networks = provision(name="Networks")
+    bob = CourseMember.objects.create(course=course, name="Bob", email="bob@uni.example")
+    _sync(on_commit, course)
+    ours = ExternalResource.objects.get(member=bob, kind="membership")
+    platforms.control.advance_github_clock(8 * DAY)  # GitHub drops it after 7 days
+    ExternalResource.objects.filter(id=ours.id).update(
+        created_at=timezone.now() - timedelta(days=8)
+    )
+    CourseMember.objects.create(course=networks, name="Bob", email="bob@uni.example")
+    _sync(on_commit, networks)
+    their_team = ExternalResource.objects.get(
+        course=networks, kind="team", key__endswith="students"
+    )
+    [theirs] = _people(platforms)["invitations"]
+    assert (theirs["email"], theirs["team_ids"]) == ("bob@uni.example", [their_team.data["id"]])
+    assert str(theirs["id"]) != ours.external_id
+    seen = len(platforms.requests())
+
+    _sync(on_commit, course)
+
+    assert _writes(platforms.requests()[seen:]) == {}
+    ours.refresh_from_db()
+    assert ours.data["state"] == "gone"  # past 7 days: accepted or expired, we cannot tell
+    bob.refresh_from_db()
+    assert bob.github_state == State.FAILED and "no longer pending" in bob.github_detail
+    assert _people(platforms)["invitations"] == [theirs]
+
+
+# -- a team deleted by hand, or another made under its name ---------------------------------------
+TEAM_NOT_OURS = {
+    "made again by someone else": "is not this course's any more",
+    "deleted": "is gone: it was deleted by hand",
+}
+
+
+def _students_team_lost(course: Course, what: str) -> tuple[str, Any]:
+    """The lecture's students team deleted by hand, and another made under its name or not:
+    its slug, and the other team (None when deleted only)."""
+    from provisioning.context import github_client
+
+    team = ExternalResource.objects.get(course=course, kind="team", key__endswith="students")
+    github = github_client()
+    assert github.delete_team_if_present(team.data["slug"])
+    theirs = None
+    if what == "made again by someone else":
+        theirs = github.ensure_team(team.data["name"], description="Someone else's")
+    return team.data["slug"], theirs
+
+
+@pytest.mark.parametrize("what", list(TEAM_NOT_OURS))
+def test_nobody_is_seated_on_a_team_no_longer_ours_and_staff_are_told(
+    platforms, provision, on_commit, what
+):
+    """The sync addresses a team by its slug, which a team made under the same name takes over.
+    Read once before its first seat, it is found not ours (or gone): nobody is added to it or
+    invited with it, nobody is taken off it, its members say why and what to do, and so does the
+    operation; the step completes, so the course can be verified and repaired, after which the
+    sync seats them."""
+    from provisioning.context import github_client
+    from provisioning.repair import course_repair
+    from provisioning.verify import course_verify
+
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    ada = CourseMember.objects.create(course=course, name="Ada", github_username="ada")
+    dan = CourseMember.objects.create(course=course, name="Dan", github_username="dan")
+    _sync(on_commit, course)
+    slug, theirs = _students_team_lost(course, what)
+    CourseMember.objects.filter(id=dan.id).update(removed_at=timezone.now())
+    bob = CourseMember.objects.create(course=course, name="Bob", github_username="bob")
+    cyd = CourseMember.objects.create(course=course, name="Cyd", email="cyd@uni.example")
+    seen = len(platforms.requests())
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED" and course.status == Course.Status.COMPLETED
+    calls = platforms.requests()[seen:]
+    assert _writes(calls) == {}
+    # Ada's and Dan's invitations went with our team; the team is read once, before Dan's
+    # removal (the first call for it), and neither that DELETE nor any seat is sent.
+    assert [c["route"] for c in calls if c["provider"] == "github"] == [
+        "/orgs/{org}/invitations",
+        TEAM_READ,
+    ]
+    people = _people(platforms)
+    if theirs is not None:
+        assert people["teams"][slug] == {
+            "id": theirs.id,
+            "name": theirs.name,
+            "repos": {},
+            "memberships": {},
+        }
+    assert people["invitations"] == []
+    for member in (ada, bob, cyd, dan):
+        member.refresh_from_db()
+        assert member.github_state == State.FAILED
+        assert TEAM_NOT_OURS[what] in member.github_detail
+        assert "verify and repair the course" in member.github_detail
+    assert not ExternalResource.objects.filter(member__in=[bob, cyd]).exists()  # no intent
+    assert list(operation.params["teamProblems"]) == [slug]
+    assert operation.params["detail"].startswith(f"GitHub team {slug} of {ORG}")
+
+    # Staff do as told: the other team out of the way, verify, repair; the sync seats them.
+    if theirs is not None:
+        assert github_client().delete_team_if_present(slug)
+    with on_commit():
+        course_verify(course=course)
+    with on_commit():
+        repair = course_repair(course=course)
+    repair.refresh_from_db()
+    assert repair.status == Operation.Status.COMPLETED
+    _sync(on_commit, course)
+    team = _people(platforms)["teams"][slug]
+    assert theirs is None or team["id"] != theirs.id
+    assert sorted(team["memberships"]) == ["ada", "bob"]
+    [invitation] = [i for i in _people(platforms)["invitations"] if i["email"]]
+    assert (invitation["email"], invitation["team_ids"]) == ("cyd@uni.example", [team["id"]])
+    states = CourseMember.objects.filter(course=course).values_list("name", "github_state")
+    assert dict(states) == {
+        "Ada": State.PENDING,
+        "Bob": State.PENDING,
+        "Cyd": State.PENDING,
+        "Dan": State.REMOVED,
+    }
+
+
+def test_no_repository_is_granted_to_a_team_no_longer_ours(
+    platforms, provision, on_commit, settings
+):
+    """A grant to send (here the students' permission changed) on a team made again by someone
+    else under our team's name: nothing is granted to it, the operation says why."""
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    _sync(on_commit, course)
+    slug, theirs = _students_team_lost(course, "made again by someone else")
+    settings.LECTURE_STUDENT_PERMISSION = "triage"
+    seen = len(platforms.requests())
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED"
+    calls = platforms.requests()[seen:]
+    assert _writes(calls) == {}
+    assert [c["route"] for c in calls if c["provider"] == "github"] == [TEAM_READ]
+    their_team = _people(platforms)["teams"][slug]
+    assert (their_team["id"], their_team["repos"]) == (theirs.id, {})
+    [problem] = operation.params["teamProblems"].values()
+    assert f"GitHub team {slug} of {ORG} is not this course's any more" in problem
+    assert "rename or delete that team on GitHub" in problem
+    assert operation.params["detail"].startswith(problem)
+    grant = ExternalResource.objects.get(course=course, kind="team_grant", key__startswith=slug)
+    assert (grant.state, grant.data["permission"]) == ("confirmed", "pull")  # left as it was
+
+
 def test_a_roster_changed_while_the_course_was_busy_is_synced_by_the_sweep_once(
     platforms, provision, on_commit
 ):
@@ -742,6 +907,7 @@ def test_over_budget_members_already_in_the_organization_are_seated_at_once(
     # one membership read per over-budget username, none for the email, nothing else per member
     assert _github_calls(calls) == {
         ("GET", "/orgs/{org}/invitations"): 1,  # the two pending invitations read back
+        ("GET", TEAM_READ): 1,  # still ours, before its first seat
         ORG_MEMBER_READ: 5,
         ("PUT", MEMBERSHIP_PUT[2]): 3,
     }
