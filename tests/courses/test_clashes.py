@@ -263,3 +263,24 @@ def test_the_clash_check_reads_only_the_few_rows_it_may_clash_with():
         return own + sum(rows_read(child) for child in node.get("Plans", []))
 
     assert rows_read(plan["Plan"]) == 0, plan
+
+
+def test_a_cut_name_is_looked_up_by_its_start_as_written_not_as_a_pattern():
+    # LIKE reads "_" as any one character: unescaped, the look-up for a name cut to GitHub's 100
+    # characters would also read the courses differing there (all to find no clash).
+    lecture("x" * 40 + "aqb" + "x" * 57)
+    name = "x" * 40 + "a_b" + "x" * 57
+    assert (
+        "a_b"
+        in repository_names(
+            slug=course_slug(name=name, semester="2026-fall", course_id=uuid.uuid4()),
+            type="LECTURE",
+        )[0][:100]
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        check = services.course_check(name=name, semester="2026-fall", type="LECTURE")
+
+    assert check.conflicts == []
+    # One query, and no lab groups read: no candidate was found (it would be the first lecture).
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
