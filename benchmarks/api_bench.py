@@ -4,8 +4,11 @@ same run, GET /health, at 1, 10 and 50 clients.
 What runs:
 - A scratch database ``<NAME>_api_bench`` is created on the PostgreSQL server of ``DATABASE_URL``
   (so its own data is untouched; needs CREATEDB), migrated, and dropped at the end.
-- gunicorn serves ``config.wsgi`` on a free loopback port: sync workers, 2 x cores + 1 of them
-  (``BENCH_API_WORKERS`` to try another number),
+- gunicorn serves ``config.wsgi`` on a free loopback port: sync workers, cores + 1 of them
+  (``BENCH_API_WORKERS`` to try another number). Not gunicorn's 2 x cores + 1, meant for
+  workers that wait: these requests keep a core busy (PostgreSQL on loopback answers within a
+  millisecond), and 5 processes on 2 cores cost each create about 1 ms more of gunicorn's CPU
+  than 3 (measured here, docs/benchmarks.md),
   base settings with DEBUG off, persistent database connections (CONN_MAX_AGE=60, as in
   production), throttling and the active-course cap switched off.
 - Provisioning tasks are NOT executed: ``CELERY_BROKER_URL=memory://`` makes each gunicorn worker
@@ -180,13 +183,28 @@ def semester_fill(db_url: str, count: int) -> None:
         conn.execute("ANALYZE courses_course")
 
 
+def tables_analyze(db_url: str) -> None:
+    """Fresh statistics for the planner, as a live database keeps them (autovacuum analyzes a
+    table once a tenth of it changed, within a minute).
+
+    The bench adds a thousand courses in a few seconds, faster than autovacuum looks. On a
+    table whose statistics say it is nearly empty, the plans PostgreSQL keeps for each
+    connection's foreign-key checks (of a lab group, an operation and a step to their course,
+    of a step to its operation) scan the whole table, and every create cost more than the last:
+    seen here,
+    PostgreSQL's CPU per create went 1.2 -> 1.6 -> 2.2 ms over the first 2,500 courses, and back
+    to 1.0 once the table was analyzed."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         sys.exit("api_bench: set DATABASE_URL=postgres://USER@HOST:5432/NAME (PostgreSQL)")
     db_url, admin = scratch_database(url, "api_bench")
     key = "bench-" + secrets.token_urlsafe(24)
-    workers = int(os.environ.get("BENCH_API_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
+    workers = int(os.environ.get("BENCH_API_WORKERS") or (os.cpu_count() or 1) + 1)
     settings_dir = Path(tempfile.mkdtemp())
     (settings_dir / "api_bench_settings.py").write_text(SETTINGS)
     env = {
@@ -246,6 +264,7 @@ def main() -> None:
                     for index in range(WARMUP):
                         request("POST", base + "/courses", key, laboratory("warmup", index))
                     continue
+                tables_analyze(db_url)
                 result, bodies = measure(
                     clients,
                     lambda i, label=label: request(
