@@ -8,9 +8,10 @@ protection is read under the name it has now. Seeded content is not compared: th
 course's starting point and students change them (docs/operations-platform.md).
 
 What a roster sync made is checked too: one ``list_guild_invites`` for every invite link (one
-past its recorded expiry is missing: Discord drops it), one ``get_team`` per team and one
-``get_team_repo_permission`` per grant. Memberships are not: people accept or leave on their
-own, which is state the sync reads back, not drift.
+past its recorded expiry is missing: Discord drops it), one ``get_team`` per team (another id,
+or no course marker in its description: changed) and one ``get_team_repo_permission`` per
+grant. Memberships are not: people accept or leave on their own, which is state the sync reads
+back, not drift.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from courses.models import Course
 from integrations.discord.client import DiscordClient
 from integrations.errors import NotFoundError
 from integrations.github.client import GitHubClient, RepoInfo, protection_differences
+from provisioning.handlers.github import course_marker
 from provisioning.models import DriftReport, ExternalResource, Operation, ResourceKind
 
 OK, MISSING, CHANGED = "ok", "missing", "changed"
@@ -144,7 +146,7 @@ def _check_repository(resource: ExternalResource, reads: _Reads, course: Course)
         reads.repos[resource.key] = None
         return _entry(resource, MISSING, {})
     reads.repos[resource.key] = repo
-    marker = f"[course:{course.id}]"
+    marker = course_marker(course)
     differences = _compare(
         {
             "name": (resource.key, repo.name),
@@ -198,13 +200,25 @@ def _check_invite(resource: ExternalResource, reads: _Reads, now: datetime) -> d
     return _entry(resource, CHANGED if differences else OK, differences)
 
 
-def _check_team(resource: ExternalResource, reads: _Reads) -> dict[str, Any]:
+def _check_team(resource: ExternalResource, reads: _Reads, course: Course) -> dict[str, Any]:
+    """Ours has the id recorded when the sync made it and the course's marker in its description,
+    as the roster sync (``provisioning.handlers.memberships.team_not_ours``) and the tear down
+    check: without either the sync sends the team nothing and the tear down leaves it, so verify
+    reports either, from the one read it makes anyway. What staff do is in the repair plan
+    (``provisioning.repair``)."""
     team = reads.github.get_team(str(resource.data.get("slug", resource.key)))
     if team is None:
         reads.teams_missing.add(resource.key)
         return _entry(resource, MISSING, {})
-    # Deleted and made again by hand under the same name: another team, without the grants.
-    differences = _compare({"id": (resource.data.get("id"), team.id)})
+    differences = _compare(
+        {
+            # Deleted and made again by hand under the same name: another team, without the
+            # grants.
+            "id": (resource.data.get("id"), team.id),
+            # Edited out of its description by hand (or, another id, a stranger's team).
+            "marker": (True, course_marker(course) in team.description),
+        }
+    )
     return _entry(resource, CHANGED if differences else OK, differences)
 
 
@@ -256,7 +270,7 @@ def course_drift_check(
         elif resource.kind == ResourceKind.INVITE:
             report.append(_check_invite(resource, reads, now))
         elif resource.kind == ResourceKind.TEAM:
-            report.append(_check_team(resource, reads))
+            report.append(_check_team(resource, reads, course))
         elif resource.kind == ResourceKind.TEAM_GRANT:
             report.append(_check_grant(resource, reads))
         else:

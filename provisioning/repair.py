@@ -6,6 +6,8 @@ overwrites, a repository with its seed and protection) and fixes in place what w
 channel's overwrites or name, a repository's name, visibility or archiving, branch protection,
 the server's name), then stores a last drift report. It starts only from a drift report that
 found something: with none, or a clean one, there is nothing known to repair (verify first).
+A team of ours whose marker was edited out of its description is reported, not repaired: whose
+team it is is for staff to tell (``provisioning.handlers.repair._team_made_again``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.db import transaction
 
 from courses.models import Course
 from provisioning.drift import CHANGED, MISSING, OK
+from provisioning.handlers.github import course_marker
 from provisioning.models import Operation, ResourceKind
 from provisioning.operations import OperationNotAllowedError, course_lock_idle, operation_start
 from provisioning.verify import drift_report_latest
@@ -34,7 +37,9 @@ def repair_plan(*, course: Course) -> dict[str, Any]:
         return {"courseId": str(course.id), "changes": [], "checkedAt": None}
     return {
         "courseId": str(course.id),
-        "changes": [_change(entry) for entry in report.resources if entry["state"] != OK],
+        "changes": [
+            _change(entry, course=course) for entry in report.resources if entry["state"] != OK
+        ],
         "checkedAt": report.checked_at.isoformat().replace("+00:00", "Z"),
     }
 
@@ -69,7 +74,7 @@ def course_repair(
     return operation
 
 
-def _change(entry: dict[str, Any]) -> str:
+def _change(entry: dict[str, Any], *, course: Course) -> str:
     """One line of the plan for one drifted resource of a report."""
     kind, key, differences = entry["kind"], entry["key"], entry.get("differences", {})
     if kind == ResourceKind.SERVER:
@@ -107,6 +112,16 @@ def _change(entry: dict[str, Any]) -> str:
             )
         return f"Discord invite link {key}: make a new one (the link sheet shows it)"
     if kind == ResourceKind.TEAM:
+        if entry["state"] != MISSING and "marker" in differences and "id" not in differences:
+            # Left as it is (provisioning.handlers.repair._team_made_again): staff tell whose it is.
+            return (
+                f"GitHub team {key}: its description lacks this course's marker "
+                f"{course_marker(course)}, so the roster sync sends it nothing and a tear down "
+                "leaves it. Not repaired: put the marker back in its description on GitHub if "
+                "the team is this course's; if it is someone else's, rename or delete it on "
+                "GitHub, then verify and repair the course (ours is made again). Then sync its "
+                "roster again"
+            )
         if entry["state"] != MISSING:
             # Another id under its slug: a stranger's team holds the name (sync_github_teams).
             return (

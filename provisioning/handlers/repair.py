@@ -20,7 +20,9 @@ platforms or the ledger again instead of trusting what a dead attempt meant to d
    grants again what is unrecorded — the grants of a repository made again too. People are put
    back in a team made again by the next roster sync. A team changed (another id under its
    slug) was made again by someone else: it lacks the course's marker, so the sync's handler
-   fails the step saying so rather than take it over and grant it the repositories.
+   fails the step saying so rather than take it over and grant it the repositories. A team with
+   our id whose marker was edited out is neither made again nor given the marker back: staff
+   tell whose it is (``_team_made_again``).
 4. A changed resource is fixed in place, with a write only where the platform differs.
 5. A last drift check is stored as the course's drift report: the outcome shows at once, what
    could not be put back (a role renamed by hand: the client has no call for it) stays in it,
@@ -161,7 +163,7 @@ def _forget_missing(ctx: StepContext, drift: list[Entry]) -> None:
             # A missing server is the bot's absence (step 1); a missing branch protection is
             # put back in place (_fix_protections).
         for entry in drift:
-            if entry["kind"] == ResourceKind.TEAM and entry["state"] != OK:
+            if entry["kind"] == ResourceKind.TEAM and _team_made_again(entry):
                 _forget_team(ctx.course, entry["key"])
             elif entry["kind"] == ResourceKind.TEAM_GRANT and entry["state"] != OK:
                 # Given again by the sync's team handler (_restore_teams): one absolute PUT.
@@ -175,6 +177,25 @@ def _forget_missing(ctx: StepContext, drift: list[Entry]) -> None:
         # The semester's ruleset id is remembered (provisioning.handlers.github): forget it, so
         # that the protection step looks for the ruleset again and makes it if it is gone.
         limit_store().remember(f"github:ruleset:{ctx.github.org.lower()}:{name}", "")
+
+
+def _team_made_again(entry: Entry) -> bool:
+    """A team gone, or another id under its slug, is forgotten and made again by the sync's team
+    handler. Ours (the recorded id) whose marker was edited out of its description is left as it
+    is, reported by the last drift check, the repair plan saying what staff do — as the roster
+    sync (``team_not_ours``) and the tear down leave it:
+
+    - Not made again: GitHub still has it under the slug, so the sync's handler would find it
+      without the marker and fail the step, after its grants and memberships were forgotten.
+    - The marker not written back either: the id alone does not prove the team ours (before the
+      sync checked the marker, a repair could record a stranger's team made again under our
+      name, id and all — ``provisioning.handlers.teardown.remove_teams``), and our marker in it
+      would hand it the course's repositories and students and have a tear down delete it. Nor
+      does repair edit a team in place anywhere: the client has no call for it.
+    """
+    if entry["state"] == MISSING:
+        return True
+    return entry["state"] == CHANGED and "id" in entry["differences"]
 
 
 def _forget_team(course: Course, slug: str) -> None:

@@ -196,3 +196,51 @@ def test_a_team_made_again_by_someone_else_is_not_taken_over_by_repair(
     assert staff_grants and all(
         github.get_team_repo_permission(slug, g.data["repo"]) == "maintain" for g in staff_grants
     )
+
+
+def test_a_team_whose_marker_was_edited_out_is_reported_and_left_to_staff(
+    synced, platforms, on_commit, sandbox
+):
+    """Our team (the recorded id) whose description lost the course's marker: the roster sync
+    sends it nothing and the tear down leaves it, so verify reports it from the read it makes
+    anyway, and the repair plan says what staff do. Repair neither writes the marker back (the
+    id alone does not prove the team ours) nor forgets the team: it writes nothing to GitHub and
+    the team stays in its report until staff put the marker back."""
+    github = github_client()
+    staff = next(t for t in _rows(synced, "team") if t.data["purpose"] == "staff")
+    slug, marker = staff.data["slug"], f"[course:{synced.id}]"
+    fake = sandbox.sandbox.platforms["github"]
+    with sandbox.sandbox.lock:  # staff edit the team's description on GitHub
+        fake.state.org(github.org).teams[slug].description = "Systems staff"
+    control = platforms.control
+    seen = len(control.requests())
+
+    with on_commit():
+        course_verify(course=synced)
+
+    assert _drift(synced) == {("team", staff.key, "changed")}
+    [entry] = [r for r in _report(synced) if r["kind"] == "team" and r["key"] == staff.key]
+    assert entry["differences"] == {"marker": {"expected": True, "actual": False}}
+    teams, grants = _rows(synced, "team"), _rows(synced, "team_grant")
+    github_reads = [c for c in control.requests(since=seen) if c["provider"] == "github"]
+    assert len(github_reads) == 2 * 2 + len(teams) + len(grants)  # no read more than untouched
+    [line] = [line for line in repair_plan(course=synced)["changes"] if slug in line]
+    assert f"lacks this course's marker {marker}" in line
+    assert "put the marker back" in line and "rename or delete it on GitHub" in line
+
+    seen = len(control.requests())
+    with on_commit():
+        repair = course_repair(course=synced)
+    repair.refresh_from_db()
+    assert repair.status == Operation.Status.COMPLETED
+    assert _writes(control.requests(since=seen)) == []
+    assert _drift(synced) == {("team", staff.key, "changed")}
+    assert [t.key for t in _rows(synced, "team")] == [t.key for t in teams]
+    assert len(_rows(synced, "team_grant")) == len(grants)
+
+    # Staff put the marker back: verify finds nothing.
+    with sandbox.sandbox.lock:
+        fake.state.org(github.org).teams[slug].description = f"Systems staff {marker}"
+    with on_commit():
+        course_verify(course=synced)
+    assert _drift(synced) == set()
