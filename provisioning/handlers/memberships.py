@@ -31,7 +31,8 @@ organization invitation carrying their team. Each seat is a ``MEMBERSHIP`` resou
   counting against the 24-hour window.
 - A team is read by slug before the attempt's first call for it (``team_not_ours``): ours
   deleted by hand, or another team made under its name, gets nothing sent; its seats fail saying
-  what staff must do, not the step.
+  what staff must do, not the step. Deleted after that read, its next call is refused (404, or
+  422 for an invitation carrying it): the team is read again, and, gone, takes the same path.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ from courses.models import Course, CourseMember
 from integrations.errors import PermanentError, PlatformUnreachableError
 from integrations.github.client import InvitationLimitError, OrgInvitation, TeamMembership
 from provisioning.context import StepContext
-from provisioning.errors import ProvisioningConfigError
 from provisioning.handlers.github import course_marker
 from provisioning.invitations import (
     invitation_org,
@@ -131,7 +131,9 @@ def teams_checked(ctx: StepContext) -> dict[str, str | None]:
     return checked
 
 
-def team_not_ours(ctx: StepContext, slug: str, team_id: int | None) -> str | None:
+def team_not_ours(
+    ctx: StepContext, slug: str, team_id: int | None, *, again: bool = False
+) -> str | None:
     """Why the team under ``slug`` must not be acted on, or None when it is still ours.
 
     Read by slug (1 read per team per attempt) before the attempt's first call that puts
@@ -143,9 +145,12 @@ def team_not_ours(ctx: StepContext, slug: str, team_id: int | None) -> str | Non
     to it: its seats fail and its grants are left, with this message, also kept on the
     operation (``params["teamProblems"]``). The step is not failed: a failed sync leaves the
     course FAILED, where verify and repair — which make our team again — are refused.
+
+    ``again`` reads it even when it was read in this attempt: a call for it was refused in a way
+    that a team deleted since answers (``_Sync.team_refused``).
     """
     checked = teams_checked(ctx)
-    if slug in checked:
+    if slug in checked and not again:
         return checked[slug]
     org, marker = ctx.github.org, course_marker(ctx.course)
     ctx.heartbeat()
@@ -239,11 +244,36 @@ class _Sync:
         self.team_ids: dict[str, int] = {}  # slug -> the id recorded for the course's team
         self.counts = {"sent": 0, "waiting": 0, "failed": 0, "removed": 0}
 
-    def not_ours(self, slug: str, team_id: Any = None) -> str | None:
+    def not_ours(self, slug: str, team_id: Any = None, *, again: bool = False) -> str | None:
         """``team_not_ours`` against the id recorded for the course's team of that slug, else
         the one recorded with the seat (its team no longer the course's: the seat is leaving)."""
         recorded = self.team_ids.get(slug) or (int(team_id) if team_id else None)
-        return team_not_ours(self.ctx, slug, recorded)
+        return team_not_ours(self.ctx, slug, recorded, again=again)
+
+    def team_refused(self, seat: Seat, exc: PermanentError) -> str | None:
+        """Why the seat's team must not be acted on, when GitHub refused a call for it the way
+        it answers for a team deleted since this attempt read it: a membership's PUT 404, an
+        invitation carrying it 404 or 422 (the sandbox's "invalid team_ids"). The team is read
+        again (1 read, on such a refusal only) by ``team_not_ours``, which records the problem
+        as when it finds the team gone before the first call: no more calls for it in this
+        attempt, its seats fail saying what staff must do, the step completes. None: the team is
+        still ours, and the refusal is about the person, the organization or the token."""
+        if isinstance(exc, PlatformUnreachableError) or exc.status not in (404, 422):
+            return None
+        if exc.status == 422 and seat.kind == MEMBERSHIP:
+            return None  # a membership's PUT to a team gone answers 404
+        self.ctx.heartbeat()
+        return self.not_ours(seat.slug, seat.team_id, again=True)
+
+    def team_failed(
+        self, seat: Seat, record: ExternalResource, problem: str, *, fresh: bool
+    ) -> None:
+        """Nothing was sent to the seat's team (``team_not_ours``): the seat fails with what
+        staff must do, not the step."""
+        if fresh:
+            record.delete()  # nothing was sent: the slot goes back
+        self.counts["failed"] += 1
+        self.show(seat.member, State.FAILED, problem)
 
     # -- the member's state, as shown on the roster -------------------------------------------
     def show(
@@ -458,10 +488,7 @@ class _Sync:
                 return  # waiting
         problem = self.not_ours(seat.slug, seat.team_id)
         if problem is not None:
-            if fresh:
-                record.delete()  # nothing is sent: the slot goes back
-            self.counts["failed"] += 1
-            self.show(member, State.FAILED, problem)
+            self.team_failed(seat, record, problem, fresh=fresh)
             return
         base = {**record.data, **seat.data()}
 
@@ -537,6 +564,12 @@ class _Sync:
             self.wait(member, self.refused_until, refused=True)
             return
         except PermanentError as exc:
+            # The team deleted by hand since this attempt read it: as when found gone before
+            # the call (an earlier attempt's intent is kept then too).
+            problem = self.team_refused(seat, exc)
+            if problem is not None:
+                self.team_failed(seat, record, problem, fresh=fresh)
+                return
             reason = self.refusal(seat, exc)
             # Refused: nothing was sent, nothing is counted. The seat is recorded as refused so
             # that a re-sync does not ask again; a change of the member's username or email on
@@ -555,15 +588,12 @@ class _Sync:
 
     def refusal(self, seat: Seat, exc: PermanentError) -> str:
         """Why GitHub refused this one person, or raise: a refusal that is not about them (the
-        token, the organization, a team gone) fails the step."""
+        token, the organization) fails the step. Its team is still ours (``team_refused``)."""
         if isinstance(exc, PlatformUnreachableError) or exc.status not in (404, 422):
             raise exc
         if exc.status == 404:
-            if seat.kind != MEMBERSHIP or self.ctx.github.get_team(seat.slug) is None:
-                raise ProvisioningConfigError(
-                    f"GitHub team {seat.slug} of {self.org} is gone: it was deleted by hand. "
-                    "Repair the course, then sync its roster again."
-                ) from exc
+            if seat.kind != MEMBERSHIP:
+                raise exc  # an email is no user: the organization or the token is the problem
             return f"GitHub has no user named {seat.who}: check the username."
         what = f"add {seat.who} to team {seat.slug}" if seat.kind == MEMBERSHIP else "invite it"
         detail = exc.message.rsplit(": ", 1)[-1]
@@ -603,7 +633,12 @@ class _Sync:
         if self.not_ours(seat.slug, seat.team_id):
             return  # the seat shows why (sync_memberships)
         self.ctx.heartbeat()
-        found = self.ctx.github.set_team_membership(seat.slug, seat.who, role=seat.role)
+        try:
+            found = self.ctx.github.set_team_membership(seat.slug, seat.who, role=seat.role)
+        except PermanentError as exc:
+            if self.team_refused(seat, exc) is None:
+                raise
+            return  # deleted since it was read: the seat shows why (sync_memberships)
         self.update(record, role=seat.role, state=found.state)
 
 
@@ -671,6 +706,12 @@ def sync_memberships(ctx: StepContext) -> None:
                 sync.show_record(seat.member, held)
         else:
             sync.add(seat, held)
+    # A team found gone or not ours in this attempt took its seats with it, those shown before
+    # it was found so too (it was deleted by hand after their call, or they needed none).
+    for seat in seats:
+        problem = teams_checked(ctx).get(seat.slug)
+        if problem is not None:
+            sync.show(seat.member, State.FAILED, problem)
 
     seated = {record.member_id for record in live.values()}
     for member in members:

@@ -814,6 +814,146 @@ def test_no_repository_is_granted_to_a_team_no_longer_ours(
     assert (grant.state, grant.data["permission"]) == ("confirmed", "pull")  # left as it was
 
 
+# -- a team deleted by hand between its read and a call for it ---------------------------------
+def _deleted_after_its_read(monkeypatch, slug: str) -> None:
+    """The sync reads the team still ours (``team_not_ours``); staff delete it by hand at once,
+    before the sync's next call for it."""
+    from integrations.github.client import GitHubClient
+    from provisioning.context import github_client
+
+    read = GitHubClient.get_team
+    deleted: list[str] = []
+
+    def read_then_deleted(client: GitHubClient, wanted: str) -> Any:
+        found = read(client, wanted)
+        if wanted == slug and found is not None and not deleted:
+            deleted.append(wanted)
+            assert github_client().delete_team_if_present(wanted)
+        return found
+
+    monkeypatch.setattr(GitHubClient, "get_team", read_then_deleted)
+
+
+TEAM_DELETE = ("github", "DELETE", "/orgs/{org}/teams/{team_slug}")
+# The first seat's call, and how GitHub (the sandbox) refuses it for a team gone.
+FIRST_SEAT = {
+    "username": (MEMBERSHIP_PUT, 404),
+    "email": (INVITATION_POST, 422),  # "team_ids" invalid
+}
+
+
+@pytest.mark.parametrize("first", list(FIRST_SEAT))
+def test_a_team_deleted_after_its_read_fails_its_seats_not_the_step(
+    platforms, provision, on_commit, monkeypatch, first
+):
+    """Deleted by hand after the sync read it still ours: the first seat's call is refused, the
+    team is read again and found gone, and it takes the path of a team found gone before any
+    call — nothing more is sent to it, every member of it (one seated earlier too) says what
+    staff must do, so does the operation, and the step completes, so that the course can be
+    verified and repaired; the sync then seats them."""
+    from provisioning.repair import course_repair
+    from provisioning.verify import course_verify
+
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    dan = CourseMember.objects.create(course=course, name="Dan", github_username="dan")
+    _sync(on_commit, course)
+    identity = {"github_username": "ada"} if first == "username" else {"email": "ada@uni.example"}
+    ada = CourseMember.objects.create(course=course, name="Ada", **identity)
+    bob = CourseMember.objects.create(course=course, name="Bob", github_username="bob")
+    cyd = CourseMember.objects.create(course=course, name="Cyd", email="cyd@uni.example")
+    slug = ExternalResource.objects.get(course=course, kind="team", key__endswith="students").key
+    _deleted_after_its_read(monkeypatch, slug)
+    seen = len(platforms.requests())
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED" and course.status == Course.Status.COMPLETED
+    calls = [c for c in platforms.requests()[seen:] if c["provider"] == "github"]
+    call, status = FIRST_SEAT[first]
+    assert _writes(calls) == {TEAM_DELETE: 1, call: 1}  # Ada's only; Bob's and Cyd's not sent
+    assert [c["status"] for c in calls if c["method"] == call[1]] == [status]
+    # read before Ada's call (ours), and once more on its refusal (gone)
+    reads = [c["status"] for c in calls if (c["method"], c["route"]) == ("GET", TEAM_READ)]
+    assert reads == [200, 404]
+    for member in (dan, ada, bob, cyd):
+        member.refresh_from_db()
+        assert member.github_state == State.FAILED, member.name
+        assert "is gone: it was deleted by hand" in member.github_detail
+        assert "verify and repair the course" in member.github_detail
+    # nothing was sent: no intent kept, no refusal recorded (which a re-sync would not ask again)
+    assert not ExternalResource.objects.filter(member__in=[ada, bob, cyd]).exists()
+    assert list(operation.params["teamProblems"]) == [slug]
+    assert operation.params["detail"].startswith(f"GitHub team {slug} of {ORG} is gone")
+    assert operation.params["github"]["failed"] == 3
+
+    monkeypatch.undo()
+    with on_commit():
+        course_verify(course=course)
+    with on_commit():
+        repair = course_repair(course=course)
+    repair.refresh_from_db()
+    assert repair.status == Operation.Status.COMPLETED
+    _sync(on_commit, course)
+    states = CourseMember.objects.filter(course=course).values_list("name", "github_state")
+    assert set(dict(states).values()) == {State.PENDING}
+
+
+def test_a_team_deleted_after_its_read_before_a_role_change_fails_the_seat_not_the_step(
+    platforms, provision, on_commit, monkeypatch
+):
+    """A TA made instructor: one PUT of the new role, refused (404) by the staff team deleted
+    since the sync read it: the team is read again, gone, the seat says so, the step completes."""
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    tom = CourseMember.objects.create(
+        course=course, role=Role.TA, name="Tom", github_username="tom-ta"
+    )
+    _sync(on_commit, course)
+    CourseMember.objects.filter(id=tom.id).update(role=Role.INSTRUCTOR)
+    slug = ExternalResource.objects.get(course=course, kind="team", key__endswith="staff").key
+    _deleted_after_its_read(monkeypatch, slug)
+    seen = len(platforms.requests())
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED" and course.status == Course.Status.COMPLETED
+    calls = platforms.requests()[seen:]
+    assert [
+        c["status"] for c in calls if (c["provider"], c["method"], c["route"]) == MEMBERSHIP_PUT
+    ] == [404]
+    tom.refresh_from_db()
+    assert tom.github_state == State.FAILED and "is gone" in tom.github_detail
+    assert list(operation.params["teamProblems"]) == [slug]
+
+
+def test_an_invitation_refused_404_with_its_team_still_ours_fails_the_step(
+    platforms, provision, on_commit, monkeypatch
+):
+    """An email is no GitHub user: a 404 on its invitation, the team read still ours, is the
+    organization's or the token's problem — the step fails with GitHub's answer, and no team is
+    said to be gone."""
+    from integrations.errors import NotFoundError
+    from integrations.github.client import GitHubClient
+
+    def not_found(client: GitHubClient, **kwargs: Any) -> Any:
+        raise NotFoundError(
+            f"GitHub: invite to {client.org} answered 404: Not Found", provider="github", status=404
+        )
+
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    CourseMember.objects.create(course=course, name="Cyd", email="cyd@uni.example")
+    monkeypatch.setattr(GitHubClient, "invite_to_org", not_found)
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "FAILED"
+    errors = " ".join(e for e in course.steps.values_list("last_error", flat=True) if e)
+    assert "answered 404: Not Found" in errors and "is gone" not in errors
+    assert "teamProblems" not in operation.params
+
+
 def test_a_roster_changed_while_the_course_was_busy_is_synced_by_the_sweep_once(
     platforms, provision, on_commit
 ):
