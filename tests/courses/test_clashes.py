@@ -83,7 +83,8 @@ def test_a_lecture_named_like_a_lab_groups_repository_clashes(lecture_first):
 @pytest.mark.parametrize("kind", ["lecture", "laboratory"])
 def test_names_cut_to_githubs_100_characters_clash_on_what_they_are_cut_to(kind):
     # The slugs differ only past what GitHub keeps, so the repositories would be the same: the
-    # narrow look-up by slug (courses.services._owner_slugs) must find them by their start.
+    # narrow look-up by slug (courses.services._clash_candidates) must find them by their
+    # start.
     make = (lambda name: lecture(name)) if kind == "lecture" else (lambda n: laboratory(n, 1))
     first = make("x" * 98 + "ab")
 
