@@ -7,9 +7,10 @@ What runs:
 - gunicorn serves ``config.wsgi`` on a free loopback port: sync workers, cores + 1 of them
   (``BENCH_API_WORKERS`` to try another number). Not gunicorn's 2 x cores + 1, meant for
   workers that wait: these requests keep a core busy (PostgreSQL on loopback answers within a
-  millisecond), and 5 processes on 2 cores cost each create about 1 ms more of gunicorn's CPU
-  than 3 (measured here, docs/benchmarks.md),
-  base settings with DEBUG off, persistent database connections (CONN_MAX_AGE=60, as in
+  millisecond), and on 2 cores 5 processes cost each create 0.4-1.1 ms more of the machine's
+  CPU than 3 (measured here, docs/benchmarks.md). Sync workers, not production's gthread
+  (config/gunicorn.py), measured apart in docs/benchmarks.md.
+  Base settings with DEBUG off, persistent database connections (CONN_MAX_AGE=60, as in
   production), throttling and the active-course cap switched off.
 - Provisioning tasks are NOT executed: ``CELERY_BROKER_URL=memory://`` makes each gunicorn worker
   queue the task message in its own memory, where no worker consumes it. The figures are the
@@ -17,6 +18,8 @@ What runs:
   platforms'.
 - Clients are threads of this process, one new connection per request (gunicorn's sync workers do
   not keep connections alive), on the same machine: they share its cores with the server.
+- ``WARMUP`` creates come first, and the database is analyzed before each create measurement
+  (``tables_analyze``): the planner's statistics a live database has.
 
 After the three levels, ``SEMESTER_COURSES`` more courses are written straight into the
 database (one INSERT) and ``POST /courses`` is measured again at 10 clients: what a create costs
@@ -61,7 +64,7 @@ LEVELS = (1, 10, 50)
 REQUESTS = 1000  # per measurement, at least
 PER_CLIENT = 10  # requests per client, at least (so that 50 clients make 500)
 MAX_SECONDS = 30.0  # per measurement, at most
-WARMUP = 20
+WARMUP = 300  # creates before the first measurement: enough for the planner to use indexes
 SEMESTER_COURSES = 5000
 SETTINGS = """\
 from config.settings.base import *  # noqa: F403
@@ -187,13 +190,13 @@ def tables_analyze(db_url: str) -> None:
     """Fresh statistics for the planner, as a live database keeps them (autovacuum analyzes a
     table once a tenth of it changed, within a minute).
 
-    The bench adds a thousand courses in a few seconds, faster than autovacuum looks. On a
-    table whose statistics say it is nearly empty, the plans PostgreSQL keeps for each
-    connection's foreign-key checks (of a lab group, an operation and a step to their course,
-    of a step to its operation) scan the whole table, and every create cost more than the last:
-    seen here,
-    PostgreSQL's CPU per create went 1.2 -> 1.6 -> 2.2 ms over the first 2,500 courses, and back
-    to 1.0 once the table was analyzed."""
+    The bench adds a thousand courses in a few seconds, faster than autovacuum looks. The plans
+    PostgreSQL keeps for each connection's foreign-key checks (of a lab group, an operation and
+    a step to their course, of a step to its operation) are made from the statistics of their
+    first use: made while a table has a few pages they scan it whole, and every create cost more
+    than the last (seen here: PostgreSQL's CPU per create 1.2 -> 1.6 -> 2.2 ms over the first
+    2,500 courses, 1.0 once the table was analyzed). The ``WARMUP`` creates make the tables big
+    enough (about 300 courses) for the planner to choose their primary keys' indexes."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("ANALYZE")
 
