@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from dataclasses import dataclass, field
 from typing import IO, Any
+
+from common.csv_files import CsvFileError, csv_records, csv_text
 
 COLUMNS = ("name", "email", "github", "role", "group")
 MAX_ROWS = 3000
@@ -24,12 +25,6 @@ MAX_BYTES = 512 * 1024
 # are never quoted away from it: the roster's rules refuse such names and emails at the import,
 # so the export is safe to open and still reads back as it was.
 FORMULA_STARTS = ("=", "+", "-", "@")
-# Files that are plainly not text: an Excel workbook or an OpenDocument sheet (zip), a PDF.
-BINARY_SIGNATURES = {
-    b"PK\x03\x04": "an Excel or OpenDocument workbook",
-    b"%PDF": "a PDF",
-    b"\xd0\xcf\x11\xe0": "an old Excel workbook",
-}
 
 
 class RosterFileError(ValueError):
@@ -109,50 +104,21 @@ def roster_text(content: bytes) -> str:
 def _text(content: str | bytes) -> str:
     if isinstance(content, str):
         return content.removeprefix("\ufeff")
-    for signature, what in BINARY_SIGNATURES.items():
-        if content.startswith(signature):
-            raise RosterFileError(
-                f"This is {what}, not a CSV file: save the sheet as CSV (UTF-8) and send that."
-            )
     try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise RosterFileError(
-            "The file is not UTF-8 text: save it as CSV (UTF-8) and send it again."
-        ) from None
-    return text
-
-
-def _delimiter(header_line: str) -> str:
-    """A comma, unless the header has none but semicolons or tabs (spreadsheets in locales with
-    a decimal comma save CSV with semicolons)."""
-    if "," not in header_line:
-        for candidate in (";", "\t"):
-            if candidate in header_line:
-                return candidate
-    return ","
+        return csv_text(content)
+    except CsvFileError as exc:
+        raise RosterFileError(str(exc)) from None
 
 
 def _parse_csv(text: str) -> list[RosterRow]:
-    if "\x00" in text:
-        raise RosterFileError("The file holds NUL bytes: it is not a CSV text file.")
-    # Any line end (\r\n, \n, and the lone \r of older Mac spreadsheets): newline="" lets the
-    # csv module split on each, keeping the line ends inside quoted cells as they are.
-    first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=_delimiter(first_line), strict=True
-    )
+    records = csv_records(text)
     try:
-        header = next(reader, None)
+        _, header = next(records, (1, None))
         if header is None or not any(cell.strip() for cell in header):
             raise RosterFileError(f"The file is empty: the first line is the header {_HEADER}.")
         known = _columns(header)
         rows: list[RosterRow] = []
-        start = reader.line_num + 1
-        for cells in reader:
-            line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                continue  # a blank line
+        for line, cells in records:
             row = RosterRow(line=line)
             if len(cells) > len(known):
                 row.errors.append(("row", f"{len(cells)} cells for {len(known)} columns."))
@@ -173,8 +139,8 @@ def _parse_csv(text: str) -> list[RosterRow]:
             rows.append(row)
             if len(rows) > MAX_ROWS:
                 break
-    except csv.Error as exc:
-        raise RosterFileError(f"Not a readable CSV file (line {reader.line_num}): {exc}.") from None
+    except CsvFileError as exc:
+        raise RosterFileError(str(exc)) from None
     return rows
 
 

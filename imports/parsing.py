@@ -6,11 +6,11 @@ Only the file's shape is checked here (columns, JSON types); what a course may b
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from typing import IO, Any
+
+from common.csv_files import CsvFileError, csv_records, csv_text
 
 COLUMNS = ("name", "semester", "type", "groups", "discordGuildId")
 REQUIRED = ("name", "semester", "type")
@@ -44,9 +44,9 @@ def import_file_read(stream: IO[bytes]) -> str:
     if len(data) > MAX_BYTES:
         raise ImportFileError(_too_large())
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportFileError("The file is not UTF-8 text.") from None
+        return csv_text(data)
+    except CsvFileError as exc:
+        raise ImportFileError(str(exc)) from None
 
 
 def _too_large() -> str:
@@ -81,11 +81,9 @@ def _split_groups(value: str) -> list[str]:
 
 
 def _parse_csv(content: str) -> list[RowInput]:
-    # A BOM from spreadsheet exports; newline="": the csv module reads \r\n, \n and a lone \r
-    # (Excel for Mac's "CSV (Macintosh)") itself, and newlines inside quoted cells stay.
-    reader = csv.reader(io.StringIO(content.lstrip("\ufeff"), newline=""))
+    records = csv_records(content.removeprefix("\ufeff"))  # a BOM from spreadsheet exports
     try:
-        header = next(reader, None)
+        _, header = next(records, (1, None))
         if header is None:
             raise ImportFileError("The file is empty.")
         names = [column.strip() for column in header]
@@ -96,16 +94,18 @@ def _parse_csv(content: str) -> list[RowInput]:
             raise ImportFileError(
                 f"Unknown column(s) {', '.join(unknown)}: the columns are {','.join(COLUMNS)}."
             )
+        # A column given twice would silently keep its last cell: refused, as for a roster.
+        repeated = sorted({column for column in known if column and known.count(column) > 1})
+        if repeated:
+            raise ImportFileError(f"Column(s) {', '.join(repeated)} appear more than once.")
         missing = [column for column in REQUIRED if column not in known]
         if missing:
             raise ImportFileError(
                 f"Missing column(s) {', '.join(missing)}: the header is {','.join(COLUMNS)}."
             )
         rows = []
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue  # a blank line
-            row = RowInput(line=reader.line_num)
+        for line, cells in records:
+            row = RowInput(line=line)
             if len(cells) > len(known):
                 row.errors.append(
                     {"field": "row", "reason": f"{len(cells)} cells for {len(known)} columns."}
@@ -119,8 +119,8 @@ def _parse_csv(content: str) -> list[RowInput]:
             rows.append(row)
             if len(rows) > MAX_ROWS:
                 break
-    except csv.Error as exc:
-        raise ImportFileError(f"Not a readable CSV file: {exc}.") from None
+    except CsvFileError as exc:
+        raise ImportFileError(str(exc)) from None
     return rows
 
 
