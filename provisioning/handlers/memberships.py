@@ -147,7 +147,8 @@ def team_not_ours(
     course FAILED, where verify and repair — which make our team again — are refused.
 
     ``again`` reads it even when it was read in this attempt: a call for it was refused in a way
-    that a team deleted since answers (``_Sync.team_refused``).
+    that a team deleted since answers (``_Sync.team_refused``; a grant's PUT refused 404 in
+    ``provisioning.handlers.people.sync_github_teams``).
     """
     checked = teams_checked(ctx)
     if slug in checked and not again:
@@ -176,11 +177,13 @@ def team_not_ours(
         )
     checked[slug] = problem
     if problem is not None:
-        _team_problem_record(ctx, slug, problem)
+        team_problem_record(ctx, slug, problem)
     return problem
 
 
-def _team_problem_record(ctx: StepContext, slug: str, problem: str) -> None:
+def team_problem_record(ctx: StepContext, slug: str, problem: str) -> None:
+    """Keep ``problem`` on the step's operation (``params["teamProblems"]``, by team slug, or
+    ``<team>:<repository>`` for a grant), where its ``detail`` shows it to staff."""
     operation = ctx.step.operation
     if operation is None:
         return

@@ -19,11 +19,17 @@ from django.utils import timezone
 
 from courses.models import Course, LabGroup
 from integrations.discord.permissions import CHANNEL_MEMBER
+from integrations.errors import NotFoundError
 from integrations.github.client import TeamInfo, team_slug
 from provisioning.context import StepContext
 from provisioning.errors import ProvisioningConfigError
 from provisioning.handlers.github import course_marker, repo_targets
-from provisioning.handlers.memberships import sync_memberships, team_not_ours, teams_checked
+from provisioning.handlers.memberships import (
+    sync_memberships,
+    team_not_ours,
+    team_problem_record,
+    teams_checked,
+)
 from provisioning.models import ExternalResource, ResourceKind
 from provisioning.naming import legacy_slug
 from provisioning.resources import Found, resource_ensure, resource_get
@@ -95,16 +101,19 @@ def sync_staff_role(ctx: StepContext) -> None:
         _redo_if(access, access is not None and access.data.get("role_id") != role.external_id)
 
         def allow(channel: ExternalResource = channel) -> Found:
-            # A PUT of the whole overwrite: repeating it after a lost answer changes nothing.
-            ctx.discord.edit_channel_permission(
-                channel.external_id,
-                role.external_id,
-                type=ROLE_OVERWRITE,
-                allow=STAFF_ALLOW,
-                deny=0,
-                reason=_reason(ctx),
-            )
-            _record_overwrite(channel, role.external_id)
+            # A channel a repair made again was created with the overwrite (the create's answer
+            # is its record): only the row to write. Otherwise a PUT of the whole overwrite:
+            # repeating it after a lost answer changes nothing.
+            if not _carries_staff_overwrite(channel, role.external_id):
+                ctx.discord.edit_channel_permission(
+                    channel.external_id,
+                    role.external_id,
+                    type=ROLE_OVERWRITE,
+                    allow=STAFF_ALLOW,
+                    deny=0,
+                    reason=_reason(ctx),
+                )
+                _record_overwrite(channel, role.external_id)
             return Found(
                 channel.external_id,
                 url=channel.url,
@@ -119,6 +128,27 @@ def sync_staff_role(ctx: StepContext) -> None:
             create=allow,
             lab_group=channel.lab_group,
         )
+
+
+def staff_overwrite(ctx: StepContext) -> tuple[str, int, int, int] | None:
+    """The overwrite (id, type, allow, deny) the staff role has in every channel of a synced
+    course; None before a roster sync made the role (or while a repair makes it again)."""
+    role = ExternalResource.objects.filter(
+        course=ctx.course, provider=DISCORD, kind=ResourceKind.ROLE, key="staff", state=CONFIRMED
+    ).first()
+    return None if role is None else (role.external_id, ROLE_OVERWRITE, STAFF_ALLOW, 0)
+
+
+def _carries_staff_overwrite(channel: ExternalResource, role_id: str) -> bool:
+    """The channel's record (what Discord answered when it was made, adopted or last fixed)
+    has the staff role's overwrite as the sync gives it."""
+    return any(
+        str(o.get("id")) == role_id
+        and int(o.get("type", -1)) == ROLE_OVERWRITE
+        and int(o.get("allow", -1)) == STAFF_ALLOW
+        and int(o.get("deny", -1)) == 0
+        for o in channel.data.get("overwrites", [])
+    )
 
 
 def _record_overwrite(channel: ExternalResource, role_id: str) -> None:
@@ -370,6 +400,40 @@ def _ours_or_conflict(ctx: StepContext, team: TeamInfo) -> None:
         )
 
 
+def _repo_gone(ctx: StepContext, slug: str, repo: str, permission: str) -> bool:
+    """Whether the repository of a grant GitHub refused (404), its team still ours, is gone:
+    deleted by hand. Read (1 read) on such a refusal only. Gone, the grant is left unsent and the
+    problem kept on the operation (``params["teamProblems"]``, keyed ``<team>:<repository>``);
+    the step goes on, since a failed sync would leave the course FAILED, where verify and repair
+    — which make the repository again, and then this grant — are refused. There, the refusal is
+    about the token or the organization: the caller fails the step with GitHub's answer."""
+    ctx.heartbeat()
+    try:
+        ctx.github.get_repo(repo)
+    except NotFoundError:
+        team_problem_record(
+            ctx,
+            f"{slug}:{repo}",
+            f"GitHub repository {ctx.github.org}/{repo} is gone: it was deleted by hand. Team "
+            f"{slug} was not given {permission} on it: verify and repair the course (the "
+            "repository is made again, with its teams' access).",
+        )
+        return True
+    return False
+
+
+def _grant_unsent(ctx: StepContext, grant: ExternalResource | None, key: str) -> None:
+    """A grant's PUT was refused (404): nothing was granted, so its record goes back to what it
+    was before this attempt — none, or as an earlier attempt left it (a changed permission still
+    to give) — as when its team is found not ours before the call."""
+    if grant is None:
+        ExternalResource.objects.filter(
+            course=ctx.course, provider=GITHUB, kind=ResourceKind.TEAM_GRANT, key=key
+        ).delete()
+    else:
+        ExternalResource.objects.filter(id=grant.id).update(state=grant.state)
+
+
 def sync_github_teams(ctx: StepContext) -> None:
     org = ctx.github.org
     for spec in team_specs(ctx.course):
@@ -420,14 +484,24 @@ def sync_github_teams(ctx: StepContext) -> None:
                     data={"team": slug, "repo": repo, "permission": permission},
                 )
 
-            resource_ensure(
-                ctx,
-                provider=GITHUB,
-                kind=ResourceKind.TEAM_GRANT,
-                key=key,
-                create=give,
-                lab_group=spec.lab_group,
-            )
+            try:
+                resource_ensure(
+                    ctx,
+                    provider=GITHUB,
+                    kind=ResourceKind.TEAM_GRANT,
+                    key=key,
+                    create=give,
+                    lab_group=spec.lab_group,
+                )
+            except NotFoundError:
+                # The team read again, on such a refusal only: deleted by hand since this attempt
+                # read it, it takes the path of a team found so before its first grant.
+                if team_not_ours(ctx, slug, team_id, again=True):
+                    _grant_unsent(ctx, grant, key)
+                    break  # nothing more for it in this attempt (the operation says why)
+                if not _repo_gone(ctx, slug, repo, permission):
+                    raise  # both there: GitHub's answer is about the token or the organization
+                _grant_unsent(ctx, grant, key)  # the team's other grants still go
 
 
 # -- GitHub: people ------------------------------------------------------------------------------

@@ -11,13 +11,14 @@ platforms or the ledger again instead of trusting what a dead attempt meant to d
    transaction — and the course type's provisioning handlers run again. They pass over every
    confirmed resource without a call and make only what is unrecorded, under an intent: a crash
    between a create and its record adopts the object on the next attempt instead of making it
-   twice. A channel comes back with its overwrites, a repository with its seed and protection.
-   What the roster sync made on them goes with them: a synced course's staff role (checked by
-   verify) is made again with its overwrite in every channel here; an invite link gone from
-   Discord (with its channel, by hand, or expired) is made anew; a team gone or a grant gone or
-   changed is forgotten (a team with its grants and its memberships, but not the organization
-   invitations it counted: provisioning.invitations) and the sync's team handler makes and
-   grants again what is unrecorded — the grants of a repository made again too. People are put
+   twice. A channel comes back with its overwrites, a synced course's staff role's among them
+   (one create), a repository with its seed and protection. What the roster sync made on them
+   goes with them: a synced course's staff role (checked by verify) is made again with its
+   overwrite in every channel here; an invite link gone from Discord (with its channel, by
+   hand, or expired) is made anew; a team gone or a grant gone or changed is forgotten (a team
+   with its grants and its memberships, but not the organization invitations it counted:
+   provisioning.invitations) and the sync's team handler makes and grants again what is
+   unrecorded — the grants of a repository made again too. People are put
    back in a team made again by the next roster sync. A team changed (another id under its
    slug) was made again by someone else: it lacks the course's marker, so the sync's handler
    fails the step saying so rather than take it over and grant it the repositories. A team with
@@ -31,6 +32,7 @@ platforms or the ledger again instead of trusting what a dead attempt meant to d
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
@@ -43,18 +45,24 @@ from provisioning.context import StepContext
 from provisioning.discord_access import discord_bot_membership_check
 from provisioning.drift import CHANGED, MISSING, OK, course_drift_check, drift_report_record
 from provisioning.errors import ProvisioningConfigError, StepSkipped
-from provisioning.handlers.discord import ChannelSpec, group_channels, lecture_channels
+from provisioning.handlers.discord import (
+    ChannelSpec,
+    create_channels,
+    group_channels,
+    lecture_channels,
+)
 from provisioning.handlers.github import RepoTarget, _description, repo_targets
 from provisioning.handlers.people import (
     SUPERSEDED,
     invite_supersede,
+    staff_overwrite,
     superseded_codes,
     sync_github_teams,
     sync_invite_links,
     sync_staff_role,
 )
 from provisioning.handlers.provision import PROVISION_HANDLERS, steps_for
-from provisioning.models import ExternalResource, Operation, ResourceKind
+from provisioning.models import ExternalResource, Operation, ResourceKind, StepName
 
 DISCORD = ExternalResource.Provider.DISCORD
 GITHUB = ExternalResource.Provider.GITHUB
@@ -133,8 +141,9 @@ def _forget_missing(ctx: StepContext, drift: list[Entry]) -> None:
                     _drop_overwrites_of(ctx.course, role.external_id)
                 rows.delete()
             elif kind == ResourceKind.CHANNEL:
-                # The staff role's overwrite went with the channel: the roster's staff access
-                # is applied to the new one (_restore_staff_access).
+                # The staff role's overwrite went with the channel: the new one is made with it
+                # (_wanted_channels), its row recorded again without a call
+                # (_restore_staff_access).
                 ExternalResource.objects.filter(
                     course=ctx.course, kind=ResourceKind.STAFF_ACCESS, key=key
                 ).delete()
@@ -230,12 +239,21 @@ def _drop_overwrites_of(course: Course, role_id: str) -> None:
             channel.save(update_fields=["data", "updated_at"])
 
 
+# The provisioning steps that make channels: run here with the repair's channel specs.
+CHANNEL_STEPS = (StepName.CREATE_DISCORD_CHANNELS, StepName.CREATE_GROUP_CHANNELS)
+
+
 def _provision_again(ctx: StepContext) -> None:
-    """The course type's provisioning handlers, in order: only the unrecorded is made."""
+    """The course type's provisioning handlers, in order: only the unrecorded is made. A channel
+    is made with the staff role's overwrite too (``_wanted_channels``): one create, where the
+    provisioning handler's and then the sync's PUT of it would be two writes."""
     for name in steps_for(ctx.course.type):
         ctx.heartbeat()
         try:
-            PROVISION_HANDLERS[name](ctx)
+            if name in CHANNEL_STEPS:
+                create_channels(ctx, _wanted_channels(ctx))
+            else:
+                PROVISION_HANDLERS[name](ctx)
         except StepSkipped:
             continue  # protection the plan cannot give: provisioning skipped it too
 
@@ -338,11 +356,25 @@ def _channels_now(course: Course, drift: list[Entry]) -> dict[str, tuple[Overwri
     return now
 
 
-def _channel_specs(ctx: StepContext) -> dict[str, ChannelSpec]:
+def _wanted_channels(ctx: StepContext) -> list[ChannelSpec]:
+    """The provisioning specs with, on a synced course, the staff role's overwrite (the roster
+    sync gives it to every channel): a channel made again is created with it — the create's
+    answer records it, and the sync's handler then records its ``staff_access`` without a call
+    (``_restore_staff_access``). A crash between the create and its record is safe as any
+    create: the retry finds the channel by name, with the overwrite already on it. A staff role
+    gone is forgotten first (``_forget_missing``): no overwrite here, the sync's handler makes
+    the role and gives it to every channel."""
     specs = (
         group_channels(ctx) if ctx.course.type == Course.Type.LABORATORY else lecture_channels(ctx)
     )
-    return {spec.key: spec for spec in specs}
+    staff = staff_overwrite(ctx)
+    if staff is None:
+        return specs
+    return [replace(spec, overwrites=(*spec.overwrites, staff)) for spec in specs]
+
+
+def _channel_specs(ctx: StepContext) -> dict[str, ChannelSpec]:
+    return {spec.key: spec for spec in _wanted_channels(ctx)}
 
 
 def _fix_channels(

@@ -927,6 +927,178 @@ def test_a_team_deleted_after_its_read_before_a_role_change_fails_the_seat_not_t
     assert list(operation.params["teamProblems"]) == [slug]
 
 
+GRANT_PUT = ("github", "PUT", "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}")
+
+
+def _grants_forgotten(course: Course, slug: str) -> list[str]:
+    """The team's grants unrecorded (as if never given): the next sync gives each (one PUT).
+    Their repositories' names."""
+    grants = ExternalResource.objects.filter(course=course, kind="team_grant", data__team=slug)
+    repos = sorted(grant.data["repo"] for grant in grants)
+    grants.delete()
+    return repos
+
+
+def test_a_team_deleted_after_its_read_gets_no_more_grants_and_the_step_completes(
+    platforms, provision, on_commit, monkeypatch
+):
+    """A lab's staff team, two grants to give: deleted by hand after the sync read it still
+    ours, its first grant is refused (404), the team is read again and found gone, and it takes
+    the path of a team found gone before its first grant — its second grant is not sent, its
+    grants are left as they were, the operation and its members say what staff must do, and
+    the step completes (a failed one left the course FAILED, where verify and repair are
+    refused); verify and repair then make it again with both grants."""
+    from provisioning.repair import course_repair
+    from provisioning.verify import course_verify
+
+    course = _lab(platforms, provision, groups=2)
+    ines = CourseMember.objects.create(
+        course=course, role=Role.INSTRUCTOR, name="Ines", github_username="ines-prof"
+    )
+    _sync(on_commit, course)
+    slug = ExternalResource.objects.get(course=course, kind="team", key__endswith="staff").key
+    repos = _grants_forgotten(course, slug)
+    tom = CourseMember.objects.create(
+        course=course, role=Role.TA, name="Tom", github_username="tom-ta"
+    )
+    _deleted_after_its_read(monkeypatch, slug)
+    seen = len(platforms.requests())
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED" and course.status == Course.Status.COMPLETED
+    calls = [c for c in platforms.requests()[seen:] if c["provider"] == "github"]
+    assert _writes(calls) == {TEAM_DELETE: 1, GRANT_PUT: 1}  # the second grant is not sent
+    assert [c["status"] for c in calls if c["method"] == "PUT"] == [404]
+    # read before its first grant (ours), again on its refusal (gone), and by the seats' step
+    # before Tom's seat (gone: nothing sent)
+    reads = [c["status"] for c in calls if (c["method"], c["route"]) == ("GET", TEAM_READ)]
+    assert reads == [200, 404, 404]
+    # left as they were: unrecorded (the refused one's intent goes back)
+    assert not ExternalResource.objects.filter(course=course, key__startswith=f"{slug}:")
+    assert list(operation.params["teamProblems"]) == [slug]
+    assert operation.params["detail"].startswith(f"GitHub team {slug} of {ORG} is gone")
+    for member in (ines, tom):
+        member.refresh_from_db()
+        assert member.github_state == State.FAILED, member.name
+        assert "verify and repair the course" in member.github_detail
+
+    monkeypatch.undo()
+    with on_commit():
+        course_verify(course=course)
+    with on_commit():
+        repair = course_repair(course=course)
+    repair.refresh_from_db()
+    assert repair.status == Operation.Status.COMPLETED
+    _sync(on_commit, course)
+    repo_ids = ExternalResource.objects.filter(course=course, kind="repository", key__in=repos)
+    team = _people(platforms)["teams"][slug]
+    assert team["repos"] == {str(r.external_id): "maintain" for r in repo_ids}
+    assert sorted(team["memberships"]) == ["ines-prof", "tom-ta"]
+
+
+def test_a_team_deleted_after_its_read_leaves_a_changed_grant_as_it_was(
+    platforms, provision, on_commit, monkeypatch, settings
+):
+    """The students' permission changed: its grant's PUT refused by the team deleted since the
+    sync read it, the grant's record is left as it was (the old permission, confirmed), as when
+    the team is found gone before the PUT; the step completes."""
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    _sync(on_commit, course)
+    slug = ExternalResource.objects.get(course=course, kind="team", key__endswith="students").key
+    settings.LECTURE_STUDENT_PERMISSION = "triage"
+    _deleted_after_its_read(monkeypatch, slug)
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED" and course.status == Course.Status.COMPLETED
+    assert list(operation.params["teamProblems"]) == [slug]
+    grant = ExternalResource.objects.get(course=course, kind="team_grant", key__startswith=slug)
+    assert (grant.state, grant.data["permission"]) == ("confirmed", "pull")
+
+
+def test_a_repository_deleted_by_hand_gets_no_grant_and_the_step_completes(
+    platforms, provision, on_commit
+):
+    """A grant to a repository deleted by hand, its team still ours: GitHub answers 404, the
+    team is read (ours) and then the repository (gone). Failing the step would leave the course
+    FAILED, where verify and repair — which make the repository again — are refused, and a
+    retry meets the same 404: the grant is left unsent, the operation says what to do, the
+    team's other grant still goes, and verify and repair then give it (no sync needed)."""
+    from provisioning.context import github_client
+    from provisioning.repair import course_repair
+    from provisioning.verify import course_verify
+
+    course = _lab(platforms, provision, groups=2)
+    _sync(on_commit, course)
+    slug = ExternalResource.objects.get(course=course, kind="team", key__endswith="staff").key
+    gone, kept = _grants_forgotten(course, slug)
+    assert github_client().delete_repo_if_present(gone)
+    seen = len(platforms.requests())
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "COMPLETED" and course.status == Course.Status.COMPLETED
+    calls = [c for c in platforms.requests()[seen:] if c["provider"] == "github"]
+    puts = [(c["path"].rsplit("/", 1)[-1], c["status"]) for c in calls if c["method"] == "PUT"]
+    assert puts == [
+        (gone, 404),
+        (kept, 204),
+    ]
+    assert [c["status"] for c in calls if c["route"] == "/repos/{owner}/{repo}"] == [404]
+    assert operation.params["teamProblems"] == {
+        f"{slug}:{gone}": (
+            f"GitHub repository {ORG}/{gone} is gone: it was deleted by hand. Team {slug} was "
+            "not given maintain on it: verify and repair the course (the repository is made "
+            "again, with its teams' access)."
+        )
+    }
+    assert operation.params["detail"].startswith(f"GitHub repository {ORG}/{gone} is gone")
+    grants = ExternalResource.objects.filter(course=course, key__startswith=f"{slug}:")
+    assert [(g.key, g.state) for g in grants] == [(f"{slug}:{kept}", "confirmed")]
+
+    with on_commit():
+        course_verify(course=course)
+    with on_commit():
+        repair = course_repair(course=course)
+    repair.refresh_from_db()
+    assert repair.status == Operation.Status.COMPLETED
+    repos = ExternalResource.objects.filter(course=course, kind="repository")
+    team = _people(platforms)["teams"][slug]
+    # (the sandbox keeps the deleted repository's id in the team's grants: left out here)
+    assert {str(r.external_id): team["repos"].get(str(r.external_id)) for r in repos} == {
+        str(r.external_id): "maintain" for r in repos
+    }
+
+
+def test_a_grant_refused_404_with_its_team_and_repository_there_fails_the_step(
+    platforms, provision, on_commit, monkeypatch, settings
+):
+    """Team ours, repository there: the 404 is about the token or the organization — the step
+    fails with GitHub's answer, as before, and no team or repository is said to be gone."""
+    from integrations.errors import NotFoundError
+    from integrations.github.client import GitHubClient
+
+    def not_found(client: GitHubClient, slug: str, repo: str, **kwargs: Any) -> Any:
+        raise NotFoundError(
+            f"GitHub: grant to team {slug} answered 404: Not Found", provider="github", status=404
+        )
+
+    platforms.add_servers(1)
+    course = provision(name="Compilers")
+    _sync(on_commit, course)
+    settings.LECTURE_STUDENT_PERMISSION = "triage"
+    monkeypatch.setattr(GitHubClient, "grant_team_repo", not_found)
+
+    operation = _sync(on_commit, course)
+
+    assert operation.status == "FAILED"
+    errors = " ".join(e for e in course.steps.values_list("last_error", flat=True) if e)
+    assert "answered 404: Not Found" in errors and "is gone" not in errors
+    assert "teamProblems" not in operation.params
+
+
 def test_an_invitation_refused_404_with_its_team_still_ours_fails_the_step(
     platforms, provision, on_commit, monkeypatch
 ):

@@ -13,6 +13,7 @@ from courses.models import Course, CourseMember
 from integrations.github.client import GitHubClient
 from provisioning import resources, runner
 from provisioning.context import github_client
+from provisioning.handlers.people import STAFF_ALLOW
 from provisioning.models import ExternalResource, Operation
 from provisioning.operations import (
     OperationBusyError,
@@ -397,3 +398,118 @@ def test_a_synced_roster_keeps_its_staff_access_through_a_repair(
     with on_commit():
         course_verify(course=lab)
     assert _drift(lab) == set()
+
+
+def _synced(provision, on_commit, **options: Any) -> Course:
+    """A course provisioned, then its roster (one instructor) synced: the staff role has an
+    overwrite in every channel (a ``staff_access`` row each) and invite links exist."""
+    course: Course = provision(**options)
+    CourseMember.objects.create(
+        course=course, role=CourseMember.Role.INSTRUCTOR, name="Ines", github_username="ines-prof"
+    )
+    with on_commit():
+        members_sync(course=course)
+    course.refresh_from_db()
+    assert course.status == Course.Status.COMPLETED
+    return course
+
+
+def _staff_access_recorded(course: Course, channel_key: str) -> None:
+    """The new channel's staff access is in the ledger, as the roster sync would record it."""
+    staff = _resource(course, "role", "staff").external_id
+    channel = _resource(course, "channel", channel_key)
+    access = _resource(course, "staff_access", channel_key)
+    assert (access.state, access.external_id) == ("confirmed", channel.external_id)
+    assert access.data == {"role_id": staff, "allow": STAFF_ALLOW, "deny": 0}
+    recorded = {(str(o["id"]), int(o["allow"]), int(o["deny"])) for o in channel.data["overwrites"]}
+    assert (staff, STAFF_ALLOW, 0) in recorded
+
+
+@pytest.mark.parametrize(
+    ("options", "deleted", "links"),
+    [
+        ({"name": "Compilers"}, "qa-help", 0),
+        # Discord deletes a channel's invite links with it: the group's link is made anew.
+        ({"name": "Systems", "type": "LABORATORY", "groups": ("Alpha", "Beta")}, "group-2-beta", 1),
+    ],
+    ids=["lecture", "laboratory"],
+)
+def test_a_channel_made_again_on_a_synced_course_is_one_create_with_the_staff_overwrite(
+    platforms, provision, on_commit, settings, options, deleted, links
+):
+    """Not a create, then a PUT of the staff role's overwrite: the create carries it, the
+    ``staff_access`` row is recorded without a call, and a re-run, a verify and a roster sync
+    afterwards find nothing to write."""
+    settings.GITHUB_WRITE_BUDGET = "100000/60"
+    platforms.add_servers(1)
+    synced = _synced(provision, on_commit, **options)
+    staff = _resource(synced, "role", "staff").external_id
+    control = platforms.control
+    control.delete_channel(_resource(synced, "channel", deleted).external_id)
+    with on_commit():
+        course_verify(course=synced)
+    seen = len(control.requests())
+
+    with on_commit():
+        operation = course_repair(course=synced)
+
+    calls = control.requests(since=seen)
+    channel = _resource(synced, "channel", deleted)
+    guild = synced.discord_guild_id
+    assert (
+        _writes(calls)
+        == [("POST", f"/guilds/{guild}/channels")]
+        + [("POST", f"/channels/{channel.external_id}/invites")] * links
+    )
+    [create] = [c for c in calls if c["method"] == "POST" and c["path"].endswith("/channels")]
+    sent = {
+        (str(o["id"]), int(o["allow"]), int(o["deny"]))
+        for o in create["body"]["permission_overwrites"]
+    }
+    assert (staff, STAFF_ALLOW, 0) in sent
+    _staff_access_recorded(synced, deleted)
+    assert not drift_report_latest(course=synced).drifted
+
+    # A re-run (a redelivered task), a verify and a re-sync: no write.
+    seen = len(control.requests())
+    operation.steps.update(status="PENDING")
+    Course.objects.filter(id=synced.id).update(status="PENDING")
+    runner.run_course(synced.id)
+    with on_commit():
+        course_verify(course=synced)
+    assert _drift(synced) == set()
+    with on_commit():
+        members_sync(course=synced)
+    assert _writes(control.requests(since=seen)) == []
+    assert_no_duplicates(platforms.state())
+
+
+def test_a_crash_between_the_channel_create_and_its_record_makes_neither_twice(
+    platforms, provision, on_commit, settings, monkeypatch
+):
+    """The retry finds the channel it made (with the staff overwrite already on it): no second
+    channel, no PUT of the overwrite."""
+    platforms.add_servers(1)
+    lecture = _synced(provision, on_commit, name="Compilers")
+    control = platforms.control
+    control.delete_channel(_resource(lecture, "channel", "qa-help").external_id)
+    with on_commit():
+        course_verify(course=lecture)
+    seen = len(control.requests())
+    confirm = resources._confirm
+
+    def crash_once(resource, found):
+        monkeypatch.setattr(resources, "_confirm", confirm)
+        raise SimulatedCrash(resource.key)
+
+    monkeypatch.setattr(resources, "_confirm", crash_once)
+    with pytest.raises(SimulatedCrash, match="qa-help"), on_commit():
+        course_repair(course=lecture)
+
+    settings.PROVISIONING_LEASE_SECONDS = 0  # the dead run's claim is stale at once
+    assert runner.run_course(lecture.id).outcome == "COMPLETED"
+    guild = lecture.discord_guild_id
+    assert _writes(control.requests(since=seen)) == [("POST", f"/guilds/{guild}/channels")]
+    _staff_access_recorded(lecture, "qa-help")
+    assert not drift_report_latest(course=lecture).drifted
+    assert_no_duplicates(platforms.state())
