@@ -23,6 +23,7 @@ from integrations.github.limits import GitHubLimits
 _ROUTE_RULES = [
     (re.compile(r"^/repos/[^/]+/[^/]+"), "/repos/{owner}/{repo}"),
     (re.compile(r"^/repositories/\d+"), "/repositories/{repo_id}"),
+    (re.compile(r"^/organizations/\d+/team/\d+"), "/organizations/{org_id}/team/{team_id}"),
     (re.compile(r"^/orgs/[^/]+"), "/orgs/{org}"),
     (re.compile(r"/git/(commits|trees|blobs)/[0-9a-f]{40}"), r"/git/\1/{sha}"),
     (re.compile(r"/git/refs?/.+$"), "/git/ref/{ref}"),

@@ -164,6 +164,7 @@ class GitHubClient:
         on_wait: Callable[[], None] | None = None,
     ) -> None:
         self.org = org
+        self._org_id: int | None = None  # read once, when a route by id needs it
         self.api_url = api_url.rstrip("/")
         self.endpoint = Endpoint("GitHub", self.api_url, "GITHUB_API_URL")
         self.safe_retries = safe_retries
@@ -448,6 +449,28 @@ class GitHubClient:
             return None
         return TeamInfo.from_raw(data)
 
+    def get_team_by_id(self, team_id: int) -> TeamInfo | None:
+        """The team with this id under whatever slug it has now, or None when it is gone (404).
+
+        Renaming a team changes its slug, not its id: this finds one renamed by hand, where
+        :meth:`get_team` answers None. ``GET /organizations/{org_id}/team/{team_id}`` is the
+        route by id GitHub documents today (beside "Get a team by name"; every team's ``url``
+        points at it); the legacy ``GET /teams/{id}`` behind PyGithub's
+        ``Organization.get_team`` is deprecated. 1 read, plus ``GET /orgs/{org}`` (1 read) for
+        the organization's id the first time this client needs it: an organization we cannot
+        see raises (NotFoundError) rather than passing for a team gone.
+        """
+        org_id = self._organization_id()
+        try:
+            data = self._send(
+                f"read team #{team_id} of {self.org}",
+                "GET",
+                f"/organizations/{org_id}/team/{int(team_id)}",
+            )
+        except NotFoundError:
+            return None
+        return TeamInfo.from_raw(data)
+
     def ensure_team(self, name: str, *, description: str = "") -> TeamInfo:
         """The team named ``name``, created (closed) when missing: idempotent, 1 read and at
         most 1 write. A team created meanwhile by someone else (422 "must be unique") is read."""
@@ -646,6 +669,12 @@ class GitHubClient:
             return status
 
         return self._call(f"read membership of {username} in {self.org}", once) == 204
+
+    def _organization_id(self) -> int:
+        """The organization's id (it never changes, a renamed organization included)."""
+        if self._org_id is None:
+            self._org_id = int(self.get_org()["id"])
+        return self._org_id
 
     def _team_url(self, slug: str) -> str:
         return f"/orgs/{self.org}/teams/{quote(slug, safe='')}"

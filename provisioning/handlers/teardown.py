@@ -7,7 +7,8 @@ under our team's name are left where they are.
 
 - A confirmed resource is deleted, then its row (the checkpoint). A run that died between the two
   gets False from the ``..._if_present`` call (a team: 404 from its read by slug, which comes
-  first to check its id) and deletes the row: nothing is deleted twice.
+  first to check its id, and from its read by id, which finds one renamed by hand) and deletes
+  the row: nothing is deleted twice.
 - An intended Discord channel or role whose create may have been sent (``data["creating"]``, or
   the roster's staff role: :func:`maybe_made`) is left and said so: by name alone ours cannot be
   told from a stranger's. One never sent is only a row, dropped. An intended repository is ours
@@ -18,7 +19,8 @@ under our team's name are left where they are.
   stays (adopted) is deleted by its code, as are replaced links still noted to delete.
 
 What was left is written to the operation's ``params["outcomes"][step]``, shown with it in the API
-and the admin (a completed step keeps no message of its own).
+and the admin (a completed step keeps no message of its own), and so is a team deleted under the
+name it was renamed to by hand.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ UNCONFIRMED = (
     "its creation was never confirmed, and a same-named one cannot be told from someone else's"
 )
 NOT_OURS = "not ours: made again by someone else"
+RENAMED = "renamed by hand from {slug}"
+RENAMED_NOT_OURS = (
+    "renamed by hand from {slug}, and its description lacks this course's marker: not known as ours"
+)
 NO_ID = "no id was recorded, and a same-named one cannot be told from someone else's"
 
 
@@ -90,11 +96,15 @@ def _operation(ctx: StepContext) -> Operation:
     return Operation.objects.get(steps__id=ctx.step.id)
 
 
-def _report(ctx: StepContext, left: list[str]) -> None:
-    """What the step left on the platforms, in the operation's ``params["outcomes"]``."""
+def _report(ctx: StepContext, left: list[str], deleted: list[str] | None = None) -> None:
+    """What the step left on the platforms, in the operation's ``params["outcomes"]``, and what
+    it deleted that staff would not find where it was recorded (a team renamed by hand)."""
     operation = _operation(ctx)
     outcomes = dict(operation.params.get("outcomes") or {})
-    message = "Left " + "; ".join(left) + "." if left else ""
+    parts = ["Left " + "; ".join(left) + "."] if left else []
+    if deleted:
+        parts.append("Deleted " + "; ".join(deleted) + ".")
+    message = " ".join(parts)
     if outcomes.get(ctx.step.name, "") == message:
         return
     if message:
@@ -240,16 +250,22 @@ def remove_teams(ctx: StepContext) -> None:
     slug, which a team made again under the same name by someone else takes over.
 
     - A confirmed team is read by slug (1 read) and deleted (1 write) only when it has the id
-      recorded when it was made; its row then goes. Gone (404): only the row goes — which is
-      also how a run that died between the delete and its row finishes: no second DELETE.
+      recorded when it was made; its row then goes. Gone (404 by slug, then by id: below): only
+      the row goes — which is also how a run that died between the delete and its row finishes:
+      no second DELETE.
     - Another id under the slug, or no course marker in its description: ours was deleted by
       hand and someone made theirs (a repair before the sync checked the marker could even have
       recorded its id). It is not touched; our row goes (our team and what was in it are gone)
       and the step says so.
     - A confirmed team with no id recorded (a row not written by the sync) is left with its row
       and said so, as an unconfirmed one is: by slug alone ours cannot be told from a stranger's.
+    - Gone by its slug, it is read by its recorded id (1 read, one more the first time for the
+      organization's id; none when the slug answers): renaming a team changes its slug, not its
+      id. Found with the course's marker, it is deleted under its current slug and the step says
+      it had been renamed; without the marker it is left and said so, its row forgotten as above.
     """
     left: list[str] = []
+    deleted: list[str] = []
     for team in _recorded(ctx, ResourceKind.TEAM):
         slug = _team_slug(team)
         team_id = recorded_team_id(team)
@@ -262,17 +278,25 @@ def remove_teams(ctx: StepContext) -> None:
         else:
             ctx.heartbeat()
             found = ctx.github.get_team(slug)
+            renamed = found is None
+            if renamed:
+                # Renamed by hand (its slug changed with its name), or deleted: by its id.
+                ctx.heartbeat()
+                found = ctx.github.get_team_by_id(team_id)
             # The marker too: before the sync checked it, a repair could record a stranger's
             # team (made again under our name) as ours, id and all.
             if found is not None and (
                 found.id != team_id or course_marker(ctx.course) not in found.description
             ):
-                left.append(f"team {slug} ({NOT_OURS})")
+                reason = RENAMED_NOT_OURS.format(slug=slug) if renamed else NOT_OURS
+                left.append(f"team {found.slug if renamed else slug} ({reason})")
             elif found is not None:
                 # A team deleted and made again between this read and the delete would be
                 # deleted: a window of one request, where by slug alone there was no check.
                 ctx.heartbeat()
-                ctx.github.delete_team_if_present(slug)
+                ctx.github.delete_team_if_present(found.slug)
+                if renamed:
+                    deleted.append(f"team {found.slug} ({RENAMED.format(slug=slug)})")
             _forget(ctx, team)
     if not ExternalResource.objects.filter(course=ctx.course, kind=ResourceKind.TEAM).exists():
         # A deleted team takes its repository grants and its memberships with it. An invitation
@@ -283,7 +307,7 @@ def remove_teams(ctx: StepContext) -> None:
         in_team = ExternalResource.objects.filter(course=ctx.course, kind__in=IN_TEAM)
         gone = [r.id for r in in_team if r.data.get("invites") is not True]
         ExternalResource.objects.filter(id__in=gone).delete()
-    _report(ctx, left)
+    _report(ctx, left, deleted)
 
 
 def _with_contents(ctx: StepContext, repo: ExternalResource) -> list[ExternalResource]:

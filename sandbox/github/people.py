@@ -3,6 +3,9 @@
 - ``POST/GET /orgs/{org}/teams``, ``GET/DELETE /orgs/{org}/teams/{team_slug}`` (the slug is
   derived from the name; a second team of the same name is 422 "Name must be unique for this
   org"; a deleted team takes its repository grants and memberships with it).
+- ``GET /organizations/{org_id}/team/{team_id}``: the same team by its ids, whatever its slug is
+  now (a team renamed by hand changes slug, not id); GitHub documents this route beside "Get a
+  team by name", and every team's ``url`` points at it. 404 once the team is gone.
 - ``PUT/GET /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}`` ``{permission}``.
 - ``PUT/GET/DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}``: someone outside the
   organization gets an organization invitation and ``state: "pending"`` until they accept
@@ -92,6 +95,7 @@ def register(gh: FakeGitHub) -> None:
     gh.route("POST", "/orgs/{org}/teams", create_team)
     gh.route("GET", "/orgs/{org}/teams/{team_slug}", get_team)
     gh.route("DELETE", "/orgs/{org}/teams/{team_slug}", delete_team)
+    gh.route("GET", "/organizations/{org_id}/team/{team_id}", get_team_by_id)
     gh.route("PUT", "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}", put_team_repo)
     gh.route("GET", "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}", get_team_repo)
     gh.route("PUT", "/orgs/{org}/teams/{team_slug}/memberships/{username}", put_membership)
@@ -106,7 +110,17 @@ def register(gh: FakeGitHub) -> None:
 
 # -- lookups ------------------------------------------------------------------------------------
 def _admin_org(gh: FakeGitHub, request: Request, docs: str) -> Org:
-    org = gh.state.org(request.params["org"])
+    return _visible_org(gh, request, gh.state.org(request.params["org"]), docs)
+
+
+def _admin_org_by_id(gh: FakeGitHub, request: Request, docs: str) -> Org:
+    """The organization of an ``/organizations/{org_id}/...`` route: its id, not its login."""
+    org_id = request.params["org_id"]
+    org = next((o for o in gh.state.orgs.values() if str(o.id) == org_id), None)
+    return _visible_org(gh, request, org, docs)
+
+
+def _visible_org(gh: FakeGitHub, request: Request, org: Org | None, docs: str) -> Org:
     if org is None or gh.anonymous_request or org.role == "none":
         fail(404, "Not Found", docs)
     if request.method != "GET" and org.role != "admin":
@@ -125,6 +139,13 @@ def user_id(login: str) -> int:
     from sandbox.github.platform import USER_ID, USER_LOGIN
 
     return USER_ID if login.lower() == USER_LOGIN else render.fake_user_id(login)
+
+
+def _team_by_id(org: Org, team_id: str, docs: str) -> Team:
+    team = next((t for t in org.teams.values() if str(t.id) == team_id), None)
+    if team is None:
+        fail(404, "Not Found", docs)
+    return team
 
 
 def _check_login(login: str, docs: str) -> None:
@@ -257,6 +278,14 @@ def list_teams(gh: FakeGitHub, request: Request) -> Response:
 def get_team(gh: FakeGitHub, request: Request) -> Response:
     org = _admin_org(gh, request, DOCS_TEAMS)
     team = _team(org, request.params["team_slug"], DOCS_TEAMS)
+    return Response(200, _team_json(api_base(request), org, team))
+
+
+def get_team_by_id(gh: FakeGitHub, request: Request) -> Response:
+    """The team by its organization's id and its own, under whatever slug it has now: the same
+    answer as by slug."""
+    org = _admin_org_by_id(gh, request, DOCS_TEAMS)
+    team = _team_by_id(org, request.params["team_id"], DOCS_TEAMS)
     return Response(200, _team_json(api_base(request), org, team))
 
 

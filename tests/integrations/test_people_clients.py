@@ -5,6 +5,7 @@ audited, idempotent helpers sending no second write, errors typed."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 import responses
@@ -152,6 +153,47 @@ def test_is_org_member_repeats_a_read_after_a_server_error():
         mock.add(responses.GET, url, status=403, json={"message": "Resource not accessible"})
         with pytest.raises(PermanentError, match="403"):
             github.is_org_member("ada")
+
+
+def test_get_team_by_id_reads_the_organizations_id_once_and_a_404_is_none():
+    """``GET /organizations/{org_id}/team/{team_id}``, the route by id GitHub documents: the
+    organization's id read once per client; a team gone is None, an organization we cannot see
+    an error (not a team gone); a 502 on the read is repeated."""
+    api = "https://github.test/api/v3"
+    github = GitHubClient(
+        api_url=api, token="t", org=ORG, seconds_between_writes=0, safe_retry_delay=0
+    )
+    org_url = re.compile(rf".*/orgs/{ORG}$")
+    team_5, team_6 = (re.compile(rf".*/organizations/77/team/{n}$") for n in (5, 6))
+    team = {"id": 5, "slug": "algo-staff-2026", "name": "Algo Staff 2026", "description": "Ours"}
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, org_url, json={"login": ORG, "id": 77})
+        mock.add(responses.GET, team_5, status=502, json={})
+        mock.add(responses.GET, team_5, json=team)
+        mock.add(responses.GET, team_6, status=404, json={"message": "Not Found"})
+        found = github.get_team_by_id(5)
+        assert (found.id, found.slug, found.description) == (5, "algo-staff-2026", "Ours")
+        assert github.get_team_by_id(6) is None
+        assert [urlsplit(call.request.url).path for call in mock.calls] == [
+            f"/api/v3/orgs/{ORG}",
+            "/api/v3/organizations/77/team/5",
+            "/api/v3/organizations/77/team/5",
+            "/api/v3/organizations/77/team/6",
+        ]
+    # Audited under one route for every team, as ``/repositories/{repo_id}`` is.
+    assert [(r.route, r.response_status) for r in audit_rows()] == [
+        ("/orgs/{org}", 200),
+        ("/organizations/{org_id}/team/{team_id}", 502),
+        ("/organizations/{org_id}/team/{team_id}", 200),
+        ("/organizations/{org_id}/team/{team_id}", 404),
+    ]
+    elsewhere = GitHubClient(api_url=api, token="t", org="gone-org", safe_retry_delay=0)
+    with responses.RequestsMock() as mock:
+        gone = re.compile(r".*/orgs/gone-org$")
+        mock.add(responses.GET, gone, status=404, json={"message": "Not Found"})
+        with pytest.raises(NotFoundError, match="read organization gone-org"):
+            elsewhere.get_team_by_id(5)
+        assert len(mock.calls) == 1
 
 
 def test_invite_list_cancel(github, sandbox_control):

@@ -345,6 +345,84 @@ def test_a_strangers_team_recorded_as_ours_by_an_older_repair_survives(
     assert f"team {theirs.slug} (not ours: made again by someone else)" in outcome
 
 
+def _team_renamed_by_hand(sandbox, team: ExternalResource, name: str, **changes: Any) -> str:
+    """Staff rename our team on GitHub (the sandbox has no route for it): its slug changes with
+    its name, its id does not. Returns the new slug."""
+    fake = sandbox.sandbox.platforms["github"]
+    with sandbox.sandbox.lock:
+        teams = fake.state.org(ORG).teams
+        renamed = teams.pop(team.data["slug"])
+        renamed.name, renamed.slug = name, name.lower().replace(" ", "-")
+        for field, value in changes.items():
+            setattr(renamed, field, value)
+        teams[renamed.slug] = renamed
+    return renamed.slug
+
+
+def _org_id(platforms) -> int:
+    return platforms.state()["github"]["orgs"][ORG]["id"]
+
+
+def test_teams_renamed_by_hand_are_found_by_their_ids_and_deleted(
+    synced, platforms, sandbox, on_commit
+):
+    """Renamed, a team answers 404 by its recorded slug: read again by its recorded id (the
+    organization's id read once for all), it is deleted under its new slug and said so. A team
+    found by its slug costs what it did: no read by id."""
+    teams = _teams(synced)
+    renamed = {
+        purpose: _team_renamed_by_hand(sandbox, teams[purpose], f"Systems {purpose} 2027")
+        for purpose in ("group-1", "group-2")
+    }
+    assert set(_platform_teams(platforms)) == {teams["staff"].data["slug"], *renamed.values()}
+    seen = len(platforms.control.requests())
+
+    operation = _teardown(synced, on_commit)
+
+    assert operation.status == "COMPLETED" and synced.deleted_at is not None
+    assert _platform_teams(platforms) == {}
+    calls = platforms.control.requests(since=seen)
+    reads = Counter(
+        c["path"]
+        for c in calls
+        if c["method"] == "GET" and ("/team" in c["path"] or c["path"] == f"/orgs/{ORG}")
+    )
+    by_id = f"/organizations/{_org_id(platforms)}/team"
+    assert reads == Counter(
+        [_team_path(team) for team in teams.values()]
+        + [f"/orgs/{ORG}"]
+        + [f"{by_id}/{teams[purpose].external_id}" for purpose in renamed]
+    )
+    deleted = Counter({path: n for path, n in _deleted(calls).items() if "/teams/" in path})
+    assert deleted == Counter(
+        [_team_path(teams["staff"])] + [f"/orgs/{ORG}/teams/{slug}" for slug in renamed.values()]
+    )
+    outcome = operation.params["outcomes"]["REMOVE_GITHUB_TEAMS"]
+    for purpose, slug in renamed.items():
+        assert f"team {slug} (renamed by hand from {teams[purpose].data['slug']})" in outcome
+    assert outcome.startswith("Deleted team ")
+    assert not synced.resources.filter(kind__in=("team", "team_grant")).exists()
+
+
+def test_a_team_renamed_by_hand_without_our_marker_is_left_and_said_so(
+    synced, platforms, sandbox, on_commit
+):
+    ours = _teams(synced)["group-1"]
+    slug = _team_renamed_by_hand(sandbox, ours, "Someone's team", description="Someone's")
+
+    operation = _teardown(synced, on_commit)
+
+    assert operation.status == "COMPLETED"
+    left = _platform_teams(platforms)
+    assert set(left) == {slug} and str(left[slug]["id"]) == ours.external_id
+    outcome = operation.params["outcomes"]["REMOVE_GITHUB_TEAMS"]
+    assert outcome == (
+        f"Left team {slug} (renamed by hand from {ours.data['slug']}, and its description lacks "
+        "this course's marker: not known as ours)."
+    )
+    assert not synced.resources.filter(kind__in=("team", "team_grant")).exists()
+
+
 def test_crash_between_a_team_delete_and_its_record_finishes_with_one_delete_per_team(
     synced, platforms, on_commit, settings, monkeypatch
 ):

@@ -67,6 +67,46 @@ def test_a_team_deleted_and_made_again_under_its_name_is_another_team_with_a_new
     assert gh("GET", f"/orgs/{ORG}/teams/algo-staff").json()["id"] == again["id"]
 
 
+def test_a_team_is_read_by_its_ids_whatever_its_slug_until_it_is_gone(gh, sandbox, sandbox_control):
+    """``GET /organizations/{org_id}/team/{team_id}``, where every team's ``url`` points: the
+    same answer as by slug, and still the team once renamed by hand (its slug changes with its
+    name, not its id); 404 once it is deleted, and for ids that are not an organization's or
+    its team's."""
+    team = make_team(gh, "Algo Staff")
+    org_id = gh("GET", f"/orgs/{ORG}").json()["id"]
+    by_id = f"/organizations/{org_id}/team/{team['id']}"
+    assert team["url"].endswith(by_id)
+    answer = gh("GET", by_id)
+    assert answer.status_code == 200
+    assert answer.json() == gh("GET", f"/orgs/{ORG}/teams/algo-staff").json()
+    # Renamed by hand on GitHub (the sandbox has no route for it): a new name, a new slug.
+    fake = sandbox.sandbox.platforms["github"]
+    with sandbox.sandbox.lock:
+        teams = fake.state.org(ORG).teams
+        renamed = teams.pop("algo-staff")
+        renamed.name, renamed.slug = "Algo Staff 2026", "algo-staff-2026"
+        teams[renamed.slug] = renamed
+    assert_github_error(gh("GET", f"/orgs/{ORG}/teams/algo-staff"), 404, "Not Found")
+    moved = gh("GET", by_id).json()
+    assert (moved["id"], moved["slug"], moved["name"]) == (
+        team["id"],
+        "algo-staff-2026",
+        renamed.name,
+    )
+    assert moved == gh("GET", f"/orgs/{ORG}/teams/algo-staff-2026").json()
+
+    other = sandbox_control.create_org("other-org")
+    for path in (
+        f"/organizations/{other['id']}/team/{team['id']}",  # another organization's teams
+        f"/organizations/{org_id}/team/{team['id'] + 1}",
+        f"/organizations/{org_id}/team/algo-staff-2026",
+        f"/organizations/{org_id + 1000}/team/{team['id']}",
+    ):
+        assert_github_error(gh("GET", path), 404, "Not Found")
+    assert gh("DELETE", f"/orgs/{ORG}/teams/algo-staff-2026").status_code == 204
+    assert_github_error(gh("GET", by_id), 404, "Not Found")
+
+
 def test_team_bad_input_is_a_clear_422(gh):
     assert_github_error(
         gh("POST", f"/orgs/{ORG}/teams", json={}),
