@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from courses.models import Course, LabGroup
+from courses.models import Course, LabGroup, OwnedRepository
 from courses.services import (
     SNOWFLAKE_PATTERN,
     CourseAlreadyExistsError,
@@ -21,10 +21,12 @@ from courses.services import (
     LabGroupInput,
     _lab_group_errors,
     _name_errors,
+    owned_repository_clash,
+    owned_repository_rows,
 )
 from courses.validators import clean_text_errors
 from provisioning.models import DiscordServer, ExternalResource, Operation
-from provisioning.naming import course_repository_names, legacy_slug, repository_names
+from provisioning.naming import course_repository_names, legacy_slug
 from provisioning.operations import (
     OperationNotAllowedError,
     course_lock_idle,
@@ -102,27 +104,46 @@ def course_add_groups(
     errors.update(_lab_group_errors(existing + new))
     if errors:
         raise ValidationError(errors)
-    _repository_clash(course=course, numbers=[group.number for group in new])
-    with transaction.atomic():
-        locked = course_lock_idle(course=course)
-        LabGroup.objects.bulk_create(
-            LabGroup(course=locked, name=group.name.strip(), number=group.number) for group in new
+    names = course_repository_names(course, group_numbers=[group.number for group in new])
+    _repository_clash(course=course, wanted=set(names))
+    try:
+        with transaction.atomic():
+            locked = course_lock_idle(course=course)
+            LabGroup.objects.bulk_create(
+                LabGroup(course=locked, name=group.name.strip(), number=group.number)
+                for group in new
+            )
+            # Unique per organization: a course created since the check above with one of these
+            # repositories (it passed its own check before these groups existed) fails this.
+            OwnedRepository.objects.bulk_create(owned_repository_rows(course=locked, names=names))
+            return operation_start(
+                course=locked,
+                kind=Operation.Kind.ADD_GROUPS,
+                params={"groups": [group.number for group in new]},
+                requested_by_key=requested_by_key,
+                requested_by_user=requested_by_user,
+            )
+    except IntegrityError as exc:
+        clash = owned_repository_clash(
+            org=course.github_org,
+            names=names,
+            by="a new group would get: choose another group number",
         )
-        return operation_start(
-            course=locked,
-            kind=Operation.Kind.ADD_GROUPS,
-            params={"groups": [group.number for group in new]},
-            requested_by_key=requested_by_key,
-            requested_by_user=requested_by_user,
-        )
+        if clash is None:
+            raise
+        raise clash from exc
 
 
-def _repository_clash(*, course: Course, numbers: list[int]) -> None:
-    """The new groups' repositories must not be another course's (a lecture "X Group 3")."""
-    slug = course.slug or legacy_slug(name=course.name, semester=course.semester)
-    wanted = set(repository_names(slug=slug, type=course.type, group_numbers=numbers))
+def _repository_clash(*, course: Course, wanted: set[str]) -> None:
+    """The new groups' repositories must not be another course's (a lecture "X Group 3").
+
+    Only a course of the same organization can own them (``a/x`` and ``b/x`` are different
+    repositories), as in the clash check of a create.
+    """
     others = (
-        Course.objects.filter(semester=course.semester, deleted_at__isnull=True)
+        Course.objects.filter(
+            semester=course.semester, github_org=course.github_org, deleted_at__isnull=True
+        )
         .exclude(id=course.id)
         .prefetch_related("lab_groups")
     )

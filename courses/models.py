@@ -150,6 +150,33 @@ class LabGroup(models.Model):
         return f"Group {self.number}: {self.name}"
 
 
+class OwnedRepository(models.Model):
+    """A GitHub repository name a live course owns (``provisioning.naming``), one row per name.
+
+    Unique per organization, so that two courses created, or given lab groups, at the same moment
+    cannot both own a name: the clash check (``courses.services._name_clash``) reads before it
+    writes, and a lecture "Grp2 Group 1" and a laboratory "Grp2" with group 1 could both pass it.
+    Written with the course (``course_create``) and its added groups (``course_add_groups``);
+    released when the course is torn down (``deleted_at``): a torn-down course owns nothing.
+    A rename keeps the names (they follow ``Course.slug``, fixed at creation).
+    """
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="owned_repositories")
+    # As Course.github_org: lowercase, empty for GITHUB_ORG.
+    github_org = models.CharField(max_length=39, blank=True, default="")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["github_org", "name"], name="ownedrepository_unique_org_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.github_org or '(GITHUB_ORG)'}/{self.name}"
+
+
 class CourseMember(models.Model):
     """A person on a course's roster: who they are, and how far each platform has let them in.
 

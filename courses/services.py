@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from common.rows import rows_insert
-from courses.models import MAX_LAB_GROUPS, Course, LabGroup
+from courses.models import MAX_LAB_GROUPS, Course, LabGroup, OwnedRepository
 from courses.semesters import SemesterError, semester_is, semester_normalize
 from courses.validators import SEMESTER, SNOWFLAKE, clean_text_errors
 from provisioning.models import DiscordServer
@@ -288,6 +288,31 @@ def _clash_candidates(
     return list(Course.objects.raw(sql, params).prefetch_related("lab_groups"))
 
 
+def owned_repository_rows(*, course: Course, names: Iterable[str]) -> list[OwnedRepository]:
+    """The rows by which ``course`` owns ``names`` (unsaved): written with the course or groups."""
+    return [OwnedRepository(course=course, github_org=course.github_org, name=n) for n in names]
+
+
+def owned_repository_clash(
+    *, org: str, names: Iterable[str], by: str = "this course would create: choose another name"
+) -> CourseAlreadyExistsError | None:
+    """Who owns one of ``names`` in ``org`` (normalized), after the unique owned names refused
+    a write: the same answer as the clash check's, naming the owner."""
+    owned = (
+        OwnedRepository.objects.filter(github_org=org, name__in=list(names))
+        .select_related("course")
+        .order_by("name")
+        .first()
+    )
+    if owned is None:
+        return None
+    other = owned.course
+    return CourseAlreadyExistsError(
+        other.id,
+        f"Course {other.id} ({other}) already owns the GitHub repository {owned.name} {by}.",
+    )
+
+
 def _like_escape(text: str) -> str:
     return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
@@ -345,11 +370,13 @@ def course_create(
     semester = found.semester
     course_id = uuid.uuid4()
     slug = course_slug(name=name, semester=semester, course_id=course_id)
-    # The course, its groups, its operation and its steps are one statement (common.rows): a
-    # transaction of its own. A block is opened only when something else must join it (a server
-    # taken out of the pool), or inside the caller's block, so that a lost race rolls back to a
-    # savepoint and the caller's transaction can still say who won: BEGIN and COMMIT are two
-    # round trips on every create.
+    names = repository_names(slug=slug, type=type, group_numbers=[g.number for g in groups])
+    # The course, its groups, its repositories' names (unique per organization: the check above
+    # read before this writes, and a concurrent create may have passed it too), its operation and
+    # its steps are one statement (common.rows): a transaction of its own. A block is opened only
+    # when something else must join it (a server taken out of the pool), or inside the caller's
+    # block, so that a lost race rolls back to a savepoint and the caller's transaction can still
+    # say who won: BEGIN and COMMIT are two round trips on every create.
     block = bool(discord_guild_id) or transaction.get_connection().in_atomic_block
     try:
         with transaction.atomic() if block else nullcontext():
@@ -369,8 +396,9 @@ def course_create(
                 LabGroup(course=course, name=group.name.strip(), number=group.number)
                 for group in groups
             ]
+            owned = owned_repository_rows(course=course, names=names)
             operation, steps = provisioning_plan_rows(course=course)
-            rows_insert([course], created, [operation], steps)
+            rows_insert([course], created, owned, [operation], steps)
             # The caller shows the course at once: its groups are known, not read back.
             course._prefetched_objects_cache = {  # type: ignore[attr-defined]
                 "lab_groups": sorted(created, key=lambda group: group.number)
@@ -386,6 +414,9 @@ def course_create(
             raise CourseAlreadyExistsError(
                 existing, f"Course {existing} was just created with this name and semester."
             ) from exc
+        clash = owned_repository_clash(org=found.github_org, names=names)
+        if clash is not None:
+            raise clash from exc
         holder = (
             Course.objects.filter(discord_guild_id=discord_guild_id) if discord_guild_id else None
         )

@@ -34,7 +34,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from courses.models import Course
+from courses.models import Course, OwnedRepository
 from integrations.errors import NotFoundError, PermanentError
 from integrations.github.client import team_slug
 from provisioning.context import StepContext
@@ -427,5 +427,7 @@ def _release_server(ctx: StepContext) -> None:
         Course.objects.filter(id=course.id).update(
             deleted_at=Coalesce(F("deleted_at"), Value(now)), discord_guild_id="", updated_at=now
         )
+        # A torn-down course owns no repository name: a new course may take them.
+        OwnedRepository.objects.filter(course=course).delete()
     course.discord_guild_id = ""
     _report(ctx, left)

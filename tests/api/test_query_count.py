@@ -2,11 +2,12 @@
 
 What one create costs (the API key's cap on, as by default): the key, the cap's lock on it, one
 read for every clash (same name and semester, or repositories another course would own), the
-course with its groups, its operation and its steps, the cap's count, and the savepoints of the
-cap and of the create (a conflict must leave the cap's transaction usable). On PostgreSQL the
-course and what comes with it are one statement (common.rows); elsewhere one insert per table,
-the groups' one insert however many. Without a webhookUrl the view opens no transaction (and no
-savepoint) of its own. Nothing is read back for the answer.
+course with its groups, its repositories' names, its operation and its steps, the cap's count,
+and the savepoints of the cap and of the create (a conflict must leave the cap's transaction
+usable). On PostgreSQL the course and what comes with it are one statement (common.rows);
+elsewhere one insert per table, the groups' and the names' one insert however many. Without a
+webhookUrl the view opens no transaction (and no savepoint) of its own. Nothing is read back for
+the answer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from tests.factories import CourseFactory
 pytestmark = pytest.mark.django_db
 
 ONE_STATEMENT = connection.vendor == "postgresql"
-LECTURE_QUERIES = 9 if ONE_STATEMENT else 11  # course, operation, steps: 1 statement, or 3
+# course, its repositories' names (courses.OwnedRepository), operation, steps: 1 statement, or 4
+LECTURE_QUERIES = 9 if ONE_STATEMENT else 12
 LABORATORY_QUERIES = LECTURE_QUERIES + (0 if ONE_STATEMENT else 1)  # the groups' insert
 
 

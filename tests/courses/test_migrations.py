@@ -99,3 +99,59 @@ def test_running_steps_become_in_progress_and_back(migrator):
     assert apps.get_model("provisioning", "ProvisioningStep").objects.get(id=running.id).status == (
         "RUNNING"
     )
+
+
+BEFORE_OWNED_NAMES = [("courses", "0011_course_unnamed_by_semester")]
+AFTER_OWNED_NAMES = [("courses", "0013_owned_repository_fill")]
+
+
+def test_live_courses_own_their_repository_names_and_a_clash_keeps_one_owner(migrator, capsys):
+    apps = migrator.migrate(BEFORE_OWNED_NAMES)
+    Course = apps.get_model("courses", "Course")
+    LabGroup = apps.get_model("courses", "LabGroup")
+    Resource = apps.get_model("provisioning", "ExternalResource")
+    made = iter(range(1, 100))
+
+    def course(name: str, *numbers: int, slug: str | None = None, **fields: Any) -> Any:
+        if slug is None:
+            slug = "2026-fall-" + name.lower().replace(" ", "-")
+        row = Course.objects.create(
+            name=name,
+            semester="2026-fall",
+            type="LABORATORY" if numbers else "LECTURE",
+            slug=slug,
+            **fields,
+        )
+        # Made in this order, whatever the clock's resolution.
+        Course.objects.filter(id=row.id).update(created_at=f"2026-09-{next(made):02d}T00:00:00Z")
+        for number in numbers:
+            LabGroup.objects.create(course=row, name=f"Group {number}", number=number)
+        return row
+
+    lab = course("Grp2", 1, 2)
+    lecture = course("Grp2 Group 1")  # created at once with the lab: both passed the check
+    net = course("Net", 1)
+    net_lecture = course("Net Group 1")  # newer, but it made the repository on GitHub
+    Resource.objects.create(
+        course=net_lecture, provider="github", kind="repository", key="2026-fall-net-group-1"
+    )
+    legacy = course("Compilers", slug="")  # named on the fly: its legacy slug
+    other_org = course("Grp2 group 1!", slug="2026-fall-grp2-group-1", github_org="other-org")
+    course("Old", deleted_at="2026-10-01T00:00:00Z")  # torn down: owns nothing
+
+    apps = migrator.migrate(AFTER_OWNED_NAMES)
+    Owned = apps.get_model("courses", "OwnedRepository")
+
+    assert set(Owned.objects.values_list("course_id", "github_org", "name")) == {
+        (lab.id, "", "2026-fall-grp2-group-1"),
+        (lab.id, "", "2026-fall-grp2-group-2"),
+        (net_lecture.id, "", "2026-fall-net-group-1"),
+        (legacy.id, "", "2026-fall-compilers"),
+        (other_org.id, "other-org", "2026-fall-grp2-group-1"),
+    }
+    output = capsys.readouterr().out
+    assert f"2026-fall-grp2-group-1: {lab.id} 'Grp2' keeps it; {lecture.id}" in output
+    assert f"2026-fall-net-group-1: {net_lecture.id} 'Net Group 1' keeps it; {net.id}" in output
+
+    apps = migrator.migrate(BEFORE_OWNED_NAMES)  # and back: the table goes
+    assert "courses_ownedrepository" not in connection.introspection.table_names()
