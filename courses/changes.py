@@ -128,6 +128,7 @@ def course_add_groups(
             org=course.github_org,
             names=names,
             by="a new group would get: choose another group number",
+            course=course,  # a concurrent add of the same group numbers: not a clash of names
         )
         if clash is None:
             raise

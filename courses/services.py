@@ -289,17 +289,29 @@ def _clash_candidates(
 
 
 def owned_repository_rows(*, course: Course, names: Iterable[str]) -> list[OwnedRepository]:
-    """The rows by which ``course`` owns ``names`` (unsaved): written with the course or groups."""
-    return [OwnedRepository(course=course, github_org=course.github_org, name=n) for n in names]
+    """The rows by which ``course`` owns ``names`` (unsaved): written with the course or groups.
+
+    Sorted: two writes racing for several names take them in one order, so that one of them
+    meets the other's unique value, not a deadlock."""
+    return [
+        OwnedRepository(course=course, github_org=course.github_org, name=name)
+        for name in sorted(names)
+    ]
 
 
 def owned_repository_clash(
-    *, org: str, names: Iterable[str], by: str = "this course would create: choose another name"
+    *,
+    org: str,
+    names: Iterable[str],
+    by: str = "this course would create: choose another name",
+    course: Course | None = None,
 ) -> CourseAlreadyExistsError | None:
-    """Who owns one of ``names`` in ``org`` (normalized), after the unique owned names refused
-    a write: the same answer as the clash check's, naming the owner."""
+    """Who other than ``course`` owns one of ``names`` in ``org`` (normalized), after the unique
+    owned names refused a write: the same answer as the clash check's, naming the owner. None:
+    the write was refused for something else."""
     owned = (
         OwnedRepository.objects.filter(github_org=org, name__in=list(names))
+        .exclude(course=course)
         .select_related("course")
         .order_by("name")
         .first()

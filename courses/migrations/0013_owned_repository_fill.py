@@ -6,7 +6,7 @@ module imports no model (it works on the historical rows as on the live ones), a
 
 Two live courses may already own one name (made by two concurrent creates before this table, the
 race it closes): only one of them can hold it. The one that recorded the repository on GitHub
-(an ``ExternalResource``) keeps it, else the older one; the other keeps its other names and is
+(a confirmed ``ExternalResource``) keeps it, else the older one; the other keeps its other names and is
 listed: its GitHub step failed, or will, on the other's repository (a rename keeps repository
 names), so an operator tears it down and creates it again under another name. A migration that
 stopped on this would leave the deployment stuck.
@@ -25,10 +25,12 @@ def fill(apps, schema_editor):
     LabGroup = apps.get_model("courses", "LabGroup")
     OwnedRepository = apps.get_model("courses", "OwnedRepository")
     ExternalResource = apps.get_model("provisioning", "ExternalResource")
+    # Made: confirmed. The loser of such a race has a row too, left "intended" when its create
+    # met the winner's repository (no marker).
     made = set(
-        ExternalResource.objects.filter(provider="github", kind="repository").values_list(
-            "course_id", "key"
-        )
+        ExternalResource.objects.filter(
+            provider="github", kind="repository", state="confirmed"
+        ).values_list("course_id", "key")
     )
     numbers = defaultdict(list)
     groups = LabGroup.objects.filter(course__deleted_at__isnull=True).order_by("number")

@@ -57,6 +57,10 @@ UNCONFIRMED = (
     "its creation was never confirmed, and a same-named one cannot be told from someone else's"
 )
 NOT_OURS = "not ours: made again by someone else"
+NO_MARKER = (
+    "its description lacks this course's marker: not known as ours; delete it on GitHub if it "
+    "is the course's"
+)
 RENAMED = "renamed by hand from {slug}"
 RENAMED_NOT_OURS = (
     "renamed by hand from {slug}, and its description lacks this course's marker: not known as ours"
@@ -253,16 +257,19 @@ def remove_teams(ctx: StepContext) -> None:
       recorded when it was made; its row then goes. Gone (404 by slug, then by id: below): only
       the row goes — which is also how a run that died between the delete and its row finishes:
       no second DELETE.
-    - Another id under the slug, or no course marker in its description: ours was deleted by
-      hand and someone made theirs (a repair before the sync checked the marker could even have
-      recorded its id). It is not touched; our row goes (our team and what was in it are gone)
-      and the step says so.
+    - Another id under the slug: ours was renamed or deleted by hand and someone made theirs
+      under the name. Theirs is not touched and the step says so; ours is looked for by its id
+      (below).
+    - Our id but no course marker in its description (edited out by hand, or a repair before
+      the sync checked the marker recorded a stranger's team, id and all): not touched, said so
+      (as verify reports it); our row goes.
     - A confirmed team with no id recorded (a row not written by the sync) is left with its row
       and said so, as an unconfirmed one is: by slug alone ours cannot be told from a stranger's.
-    - Gone by its slug, it is read by its recorded id (1 read, one more the first time for the
-      organization's id; none when the slug answers): renaming a team changes its slug, not its
-      id. Found with the course's marker, it is deleted under its current slug and the step says
-      it had been renamed; without the marker it is left and said so, its row forgotten as above.
+    - Gone by its slug, or another id there, it is read by its recorded id (1 read, one more the
+      first time for the organization's id; none when the slug answers with ours): renaming a
+      team changes its slug, not its id. Found with the course's marker, it is deleted under its
+      current slug and the step says it had been renamed; without the marker it is left and said
+      so, its row forgotten as above.
     """
     left: list[str] = []
     deleted: list[str] = []
@@ -278,25 +285,27 @@ def remove_teams(ctx: StepContext) -> None:
         else:
             ctx.heartbeat()
             found = ctx.github.get_team(slug)
-            renamed = found is None
-            if renamed:
-                # Renamed by hand (its slug changed with its name), or deleted: by its id.
+            ours, renamed = found, False
+            if found is None or found.id != team_id:
+                # Renamed by hand (its slug changed with its name; someone may have taken the old
+                # one since), or deleted: by its id.
+                if found is not None:
+                    left.append(f"team {slug} ({NOT_OURS})")  # the team now under our old name
                 ctx.heartbeat()
-                found = ctx.github.get_team_by_id(team_id)
+                ours = ctx.github.get_team_by_id(team_id)
+                renamed = ours is not None and ours.slug != slug
             # The marker too: before the sync checked it, a repair could record a stranger's
             # team (made again under our name) as ours, id and all.
-            if found is not None and (
-                found.id != team_id or course_marker(ctx.course) not in found.description
-            ):
-                reason = RENAMED_NOT_OURS.format(slug=slug) if renamed else NOT_OURS
-                left.append(f"team {found.slug if renamed else slug} ({reason})")
-            elif found is not None:
+            if ours is not None and course_marker(ctx.course) not in ours.description:
+                reason = RENAMED_NOT_OURS.format(slug=slug) if renamed else NO_MARKER
+                left.append(f"team {ours.slug} ({reason})")
+            elif ours is not None:
                 # A team deleted and made again between this read and the delete would be
                 # deleted: a window of one request, where by slug alone there was no check.
                 ctx.heartbeat()
-                ctx.github.delete_team_if_present(found.slug)
+                ctx.github.delete_team_if_present(ours.slug)
                 if renamed:
-                    deleted.append(f"team {found.slug} ({RENAMED.format(slug=slug)})")
+                    deleted.append(f"team {ours.slug} ({RENAMED.format(slug=slug)})")
             _forget(ctx, team)
     if not ExternalResource.objects.filter(course=ctx.course, kind=ResourceKind.TEAM).exists():
         # A deleted team takes its repository grants and its memberships with it. An invitation
@@ -393,8 +402,8 @@ def _release_server(ctx: StepContext) -> None:
     A pool server takes back its pool name and returns to the pool; a server staff gave the
     course takes back the name it had (recorded by SETUP_DISCORD_SERVER). Bots cannot delete
     servers. Then, in one transaction: the server's row goes, the pool row is available again,
-    and the course is soft-deleted with no server, so its name, semester, slug and server are
-    free for a new course.
+    and the course is soft-deleted with no server, so its name, semester, slug, repository names
+    and server are free for a new course.
     """
     course = ctx.course
     server = ExternalResource.objects.filter(

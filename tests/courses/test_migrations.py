@@ -133,7 +133,11 @@ def test_live_courses_own_their_repository_names_and_a_clash_keeps_one_owner(mig
     net = course("Net", 1)
     net_lecture = course("Net Group 1")  # newer, but it made the repository on GitHub
     Resource.objects.create(
-        course=net_lecture, provider="github", kind="repository", key="2026-fall-net-group-1"
+        course=net_lecture,
+        provider="github",
+        kind="repository",
+        key="2026-fall-net-group-1",
+        state="confirmed",
     )
     legacy = course("Compilers", slug="")  # named on the fly: its legacy slug
     other_org = course("Grp2 group 1!", slug="2026-fall-grp2-group-1", github_org="other-org")
@@ -155,3 +159,37 @@ def test_live_courses_own_their_repository_names_and_a_clash_keeps_one_owner(mig
 
     apps = migrator.migrate(BEFORE_OWNED_NAMES)  # and back: the table goes
     assert "courses_ownedrepository" not in connection.introspection.table_names()
+
+
+def test_the_course_that_made_the_repository_keeps_its_name_not_the_one_whose_create_failed(
+    migrator,
+):
+    """Both courses of such a race have a repository row: the winner's confirmed, the loser's left
+    intended when its create met the winner's repository. The winner keeps the name, though newer
+    (the other is listed, to be torn down: that must not be the one holding the repository)."""
+    apps = migrator.migrate(BEFORE_OWNED_NAMES)
+    Course = apps.get_model("courses", "Course")
+    LabGroup = apps.get_model("courses", "LabGroup")
+    Resource = apps.get_model("provisioning", "ExternalResource")
+    lab = Course.objects.create(
+        name="Net", semester="2026-fall", type="LABORATORY", slug="2026-fall-net"
+    )
+    Course.objects.filter(id=lab.id).update(created_at="2026-09-01T00:00:00Z")
+    LabGroup.objects.create(course=lab, name="G1", number=1)
+    lecture = Course.objects.create(
+        name="Net Group 1", semester="2026-fall", type="LECTURE", slug="2026-fall-net-group-1"
+    )
+    Course.objects.filter(id=lecture.id).update(created_at="2026-09-02T00:00:00Z")
+    name = "2026-fall-net-group-1"
+    Resource.objects.create(
+        course=lecture, provider="github", kind="repository", key=name, state="confirmed"
+    )
+    Resource.objects.create(
+        course=lab, provider="github", kind="repository", key=name, state="intended"
+    )
+
+    apps = migrator.migrate(AFTER_OWNED_NAMES)
+    owner = apps.get_model("courses", "OwnedRepository").objects.get(name=name).course_id
+    migrator.latest()
+
+    assert owner == lecture.id

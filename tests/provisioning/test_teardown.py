@@ -342,7 +342,8 @@ def test_a_strangers_team_recorded_as_ours_by_an_older_repair_survives(
     assert operation.status == "COMPLETED"
     assert set(_platform_teams(platforms)) == {theirs.slug}
     outcome = operation.params["outcomes"]["REMOVE_GITHUB_TEAMS"]
-    assert f"team {theirs.slug} (not ours: made again by someone else)" in outcome
+    # Our recorded id, without the course's marker: not known as ours, as verify reports it.
+    assert f"team {theirs.slug} (its description lacks this course's marker" in outcome
 
 
 def _team_renamed_by_hand(sandbox, team: ExternalResource, name: str, **changes: Any) -> str:
@@ -701,3 +702,25 @@ def test_a_bot_removed_from_the_server_fails_the_tear_down_with_what_staff_must_
     )
     assert ExternalResource.objects.filter(course=laboratory, kind="channel").count() == channels
     assert laboratory.deleted_at is None
+
+
+def test_a_team_renamed_by_hand_is_deleted_though_a_stranger_took_its_old_name(
+    synced, platforms, sandbox, on_commit
+):
+    """Staff rename our team, then someone makes theirs under its old name: by slug the stranger's
+    answers (another id), so ours is looked for by its id, found under its new name and deleted;
+    the stranger's is left, and both are said."""
+    ours = _teams(synced)["group-1"]
+    old_slug = ours.data["slug"]
+    new_slug = _team_renamed_by_hand(sandbox, ours, "Renamed by staff")
+    theirs = github_client().ensure_team(ours.data["name"], description="Someone's")
+    assert theirs.slug == old_slug
+
+    operation = _teardown(synced, on_commit)
+
+    assert operation.status == "COMPLETED"
+    left = _platform_teams(platforms)
+    assert new_slug not in left and left[old_slug]["id"] == theirs.id
+    outcome = operation.params["outcomes"]["REMOVE_GITHUB_TEAMS"]
+    assert f"team {old_slug} (not ours: made again by someone else)" in outcome
+    assert f"Deleted team {new_slug} (renamed by hand from {old_slug})" in outcome
