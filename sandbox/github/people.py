@@ -551,15 +551,21 @@ def create_invitation(gh: FakeGitHub, request: Request) -> Response:
     return Response(201, _invitation_json(api_base(request), org, invitation))
 
 
-def list_invitation_teams(gh: FakeGitHub, request: Request) -> Response:
-    """The teams a pending invitation carries (a deleted team is taken off it as it goes); an
-    unknown, accepted, expired or cancelled invitation is 404."""
+def _pending_invitation(gh: FakeGitHub, request: Request) -> tuple[Org, Invitation]:
+    """The organization and its pending invitation ``{invitation_id}``: 404 for an unknown,
+    accepted, expired or cancelled one."""
     org = _admin_org(gh, request, DOCS_INVITATIONS)
     _expire(gh, org)
     try:
-        invitation = org.invitations[int(request.params["invitation_id"])]
+        return org, org.invitations[int(request.params["invitation_id"])]
     except (KeyError, ValueError):
         fail(404, "Not Found", DOCS_INVITATIONS)
+
+
+def list_invitation_teams(gh: FakeGitHub, request: Request) -> Response:
+    """The teams a pending invitation carries (a deleted team is taken off it as it goes); an
+    unknown, accepted, expired or cancelled invitation is 404."""
+    org, invitation = _pending_invitation(gh, request)
     api = api_base(request)
     by_id = {team.id: team for team in org.teams.values()}
     teams = [by_id[t] for t in invitation.team_ids if t in by_id]
@@ -573,12 +579,7 @@ def _login_of(gh: FakeGitHub, org: Org, invitee_id: int) -> str | None:
 
 
 def delete_invitation(gh: FakeGitHub, request: Request) -> Response:
-    org = _admin_org(gh, request, DOCS_INVITATIONS)
-    _expire(gh, org)
-    try:
-        invitation = org.invitations[int(request.params["invitation_id"])]
-    except (KeyError, ValueError):
-        fail(404, "Not Found", DOCS_INVITATIONS)
+    org, invitation = _pending_invitation(gh, request)
     _drop_invitation(org, invitation)
     return Response(204)
 
